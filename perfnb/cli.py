@@ -1,0 +1,221 @@
+"""The ``perfnb`` command line: ``run``, ``list``, ``inspect``, ``check``, ``read``.
+
+Exit codes (:class:`~perfnb.report.run.ExitCode`): 0 ok, 1 findings at or above ``--fail-on``, 2 usage,
+3 input error, 4 live source unreachable, 5 notebook bug. Errors are one line on stderr, the exception's
+own text; ``--verbose`` adds the traceback. This is the only module that configures logging.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import yaml
+
+from perfnb import errors
+from perfnb.report.run import ExitCode
+
+__all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_SEVERITIES = click.Choice(["info", "warning", "critical"], case_sensitive=False)
+
+
+def _fail(err: BaseException, verbose: bool) -> int:
+    if verbose:
+        traceback.print_exception(err)
+    text = str(err).replace("\n", " ")
+    click.echo(f"perfnb: {type(err).__name__}: {text}", err=True)
+    if isinstance(err, errors.InputError):
+        return ExitCode.INPUT
+    if isinstance(err, errors.SourceError):
+        return ExitCode.SOURCE
+    if isinstance(err, errors.ConfigError):
+        return ExitCode.USAGE
+    return ExitCode.NOTEBOOK
+
+
+def _guard(func: F) -> F:
+    """Turn perfnb exceptions into one line on stderr and the documented exit code."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        verbose = bool(ctx.find_root().params.get("verbose"))
+        try:
+            return func(*args, **kwargs)
+        except errors.PerfnbError as err:
+            ctx.exit(_fail(err, verbose))
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log progress and show tracebacks on errors.")
+@click.version_option(package_name="perfnb")
+def cli(verbose: bool) -> None:
+    """perfnb: performance evidence into pandas, findings and shareable notebook reports.
+
+    \b
+    Exit codes: 0 ok · 1 findings at/above --fail-on · 2 usage · 3 input error ·
+                4 live source unreachable · 5 notebook failed (a bug)
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+def _load_params(param: Sequence[tuple[str, str]], params_file: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if params_file:
+        try:
+            data = yaml.safe_load(Path(params_file).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as err:
+            raise errors.ConfigError(f"{params_file}: cannot read parameters file: {err}") from err
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise errors.ConfigError(f"{params_file}: expected a mapping of parameter names to values")
+        values.update(data)
+    for name, value in param:
+        values[name] = value
+    return values
+
+
+@cli.command("run")
+@click.argument("notebook")
+@click.option("-p", "--parameter", "param", multiple=True, type=(str, str), metavar="NAME VALUE",
+              help="Set a notebook parameter (repeatable).")
+@click.option("-f", "--parameters-file", "params_file", type=click.Path(dir_okay=False),
+              help="YAML file of parameters (values from -p win).")
+@click.option("-o", "--output-dir", default="reports", show_default=True, type=click.Path(file_okay=False),
+              help="Parent folder of <notebook>/<UTC timestamp>/.")
+@click.option("--fail-on", default="critical", show_default=True, type=_SEVERITIES,
+              help="Exit 1 when a finding is at or above this severity.")
+@click.option("--timeout", "timeout_s", type=float, default=None, help="Per-cell timeout, seconds.")
+@_guard
+def run_cmd(notebook: str, param: Sequence[tuple[str, str]], params_file: str | None, output_dir: str,
+            fail_on: str, timeout_s: float | None) -> None:
+    """Execute NOTEBOOK (a suite name or a path) and write its report folder."""
+    from perfnb.report.run import run_notebook
+
+    values = _load_params(param, params_file)
+    result = run_notebook(notebook, values, output_dir=output_dir, fail_on=fail_on, timeout_s=timeout_s)
+    click.echo(f"{result.folder}")
+    click.echo(f"  report: {result.html}")
+    if result.exit_code in (ExitCode.OK, ExitCode.FINDINGS):
+        click.echo(f"  {result.message}")
+    else:
+        click.echo(f"perfnb: {result.message}", err=True)
+    click.get_current_context().exit(int(result.exit_code))
+
+
+@cli.command("list")
+@_guard
+def list_cmd() -> None:
+    """List the suite's notebooks and their parameters."""
+    from perfnb.report.run import list_notebooks, notebook_parameters
+
+    for nb in list_notebooks():
+        click.echo(click.style(nb.stem, bold=True))
+        for name, info in notebook_parameters(nb).items():
+            click.echo(f"  {name} ({info['type']}) = {info['default']}  # {info['help']}")
+
+
+@cli.command("inspect")
+@click.argument("notebook")
+@_guard
+def inspect_cmd(notebook: str) -> None:
+    """Show NOTEBOOK's parameters as YAML (a starting point for -f)."""
+    from perfnb.report.run import notebook_parameters
+
+    for name, info in notebook_parameters(notebook).items():
+        click.echo(f"# {info['help']} ({info['type']})")
+        click.echo(f"{name}: {info['default']}")
+
+
+@cli.command("read")
+@click.argument("path", type=click.Path())
+@_guard
+def read_cmd(path: str) -> None:
+    """Sniff PATH, read it and print what was loaded."""
+    from perfnb.io._common import sniff
+
+    fmt = sniff(path)
+    obj = fmt.reader(path)
+    click.echo(f"{path}: {fmt}")
+    click.echo(repr(obj))
+
+
+@cli.command("check")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--fail-on", default="critical", show_default=True, type=_SEVERITIES,
+              help="Exit 1 when a finding is at or above this severity.")
+@click.option("--thresholds", "thresholds_file", type=click.Path(dir_okay=False),
+              help="TOML or YAML file of threshold overrides.")
+@click.option("--json", "as_json", is_flag=True, help="Print findings as JSON.")
+@_guard
+def check_cmd(paths: Sequence[str], fail_on: str, thresholds_file: str | None, as_json: bool) -> None:
+    """Read each of PATHS and run every rule that applies; no notebook involved."""
+    import perfnb
+    from perfnb.findings import Findings, Severity
+
+    found = Findings()
+    for p in paths:
+        found = found + perfnb.check(perfnb.read(p), thresholds_file=thresholds_file)
+    if as_json:
+        click.echo(found.to_json())
+    else:
+        for f in found:
+            click.echo(f"{f.severity.name:8} {f.rule} {f.name}: {f.title} [{f.location}]")
+        click.echo(f"{len(found)} finding(s): {json.dumps(found.counts())}")
+    top = found.max_severity
+    code = ExitCode.FINDINGS if top is not None and top >= Severity.parse(fail_on) else ExitCode.OK
+    click.get_current_context().exit(int(code))
+
+
+@cli.command("demo")
+@click.option("-o", "--output-dir", default="reports/demo", show_default=True,
+              type=click.Path(file_okay=False), help="Where the reports go.")
+@_guard
+def demo_cmd(output_dir: str) -> None:
+    """Run every notebook of the suite on the bundled sample data and say where the reports are."""
+    from perfnb.report.run import list_notebooks, run_notebook
+
+    notebooks = list_notebooks()
+    if not notebooks:
+        raise errors.ConfigError("no notebooks found")
+    failed = []
+    for nb in notebooks:
+        click.echo(f"running {nb.stem} …", err=True)
+        result = run_notebook(nb, {}, output_dir=output_dir, fail_on="critical")
+        click.echo(f"  {result.html}")
+        if not result.ok:
+            failed.append(f"{nb.stem}: {result.message}")
+    click.echo(f"Reports written under {Path(output_dir).resolve()}/ (open the .html files in a browser)")
+    if failed:
+        for line in failed:
+            click.echo(f"perfnb: {line}", err=True)
+        click.get_current_context().exit(int(ExitCode.NOTEBOOK))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``perfnb`` script; returns the exit code."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="perfnb", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

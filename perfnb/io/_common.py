@@ -1,0 +1,309 @@
+"""Helpers shared by the readers: the format registry and sniffing, text decoding, bad-line handling.
+
+Every reader module registers its formats with :func:`register_format`, giving a *sniff* function that
+looks at the first bytes of a file (content first, the file name only as a tie-breaker). :func:`read`
+(re-exported as ``perfnb.read``) sniffs and dispatches; an unknown file raises
+:class:`~perfnb.errors.UnknownFormatError` listing what is supported.
+
+:class:`BadLines` implements ``on_bad_lines="error" | "warn" | "skip"``: rows that cannot be read are never
+dropped silently; with ``"skip"`` the count and the first line numbers are still recorded in
+``df.attrs["perfnb"]["skipped_rows"]`` and shown in reports.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from perfnb.errors import (
+    EmptyInputError,
+    FormatError,
+    InputError,
+    SkippedRowsWarning,
+    UnknownFormatError,
+)
+
+__all__ = [
+    "FORMATS",
+    "BadLines",
+    "Format",
+    "OnBadLines",
+    "decode_text",
+    "ensure_path",
+    "head_bytes",
+    "perfnb_attrs",
+    "read",
+    "read_text",
+    "register_format",
+    "run_label",
+    "sniff",
+]
+
+OnBadLines = Literal["error", "warn", "skip"]
+Kind = Literal["profile", "plan", "loadtest", "metrics", "vitals", "cache", "other"]
+
+HEAD_SIZE = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Format:
+    """A readable format: its name, what it is, how to recognise it and which function reads it."""
+
+    name: str
+    description: str
+    kind: Kind
+    reader: Callable[..., Any]
+    sniff: Callable[[Path, bytes], bool]
+    extensions: tuple[str, ...] = ()
+    directory: bool = False
+    priority: int = 50
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.description})"
+
+
+#: Registered formats, by name.
+FORMATS: dict[str, Format] = {}
+
+
+def register_format(
+    name: str,
+    *,
+    description: str,
+    kind: Kind,
+    sniff: Callable[[Path, bytes], bool],
+    extensions: tuple[str, ...] = (),
+    directory: bool = False,
+    priority: int = 50,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register the decorated reader for format *name*.
+
+    Parameters
+    ----------
+    sniff
+        ``sniff(path, head)`` → whether the file (or, with ``directory=True``, the folder) is this format.
+        *head* holds the first 64 KiB (``b""`` for folders). It must not raise.
+    priority
+        Lower runs first; give specific formats a lower number than catch-alls.
+    """
+
+    def deco(func: Callable[..., Any]) -> Callable[..., Any]:
+        FORMATS[name] = Format(name, description, kind, func, sniff, extensions, directory, priority)
+        return func
+
+    return deco
+
+
+def ensure_path(path: str | os.PathLike[str], *, allow_dir: bool = False) -> Path:
+    """Return *path* as a :class:`~pathlib.Path`, raising :class:`InputError` if it does not exist."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file or directory", path=p)
+    if p.is_dir() and not allow_dir:
+        raise InputError("is a directory", path=p, expected="a file")
+    return p
+
+
+def head_bytes(path: Path, size: int = HEAD_SIZE) -> bytes:
+    """The first *size* bytes of *path* (``b""`` for a folder)."""
+    if path.is_dir():
+        return b""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(size)
+    except OSError as err:
+        raise InputError(f"cannot read file: {err.strerror}", path=path) from err
+
+
+def decode_text(data: bytes, path: Path | None = None, *, encoding: str | None = None) -> str:
+    """Decode bytes as text: BOMs honoured (UTF-8/16/32), UTF-8 by default, ``encoding`` if given.
+
+    CRLF line ends are left alone (``str.splitlines`` handles them). Raises :class:`FormatError` on
+    undecodable bytes, naming the offset.
+    """
+    if encoding is None:
+        for bom, enc in (
+            (codecs.BOM_UTF32_LE, "utf-32"),
+            (codecs.BOM_UTF32_BE, "utf-32"),
+            (codecs.BOM_UTF8, "utf-8-sig"),
+            (codecs.BOM_UTF16_LE, "utf-16"),
+            (codecs.BOM_UTF16_BE, "utf-16"),
+        ):
+            if data.startswith(bom):
+                encoding = enc
+                break
+        else:
+            encoding = "utf-8"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise FormatError(
+            f"bytes at offset {err.start} are not {encoding}",
+            path=path,
+            line=line,
+            expected="a text file (pass encoding= for other encodings)",
+        ) from err
+    except LookupError as err:
+        raise InputError(f"unknown encoding {encoding!r}", path=path) from err
+
+
+def read_text(path: str | os.PathLike[str], *, encoding: str | None = None) -> str:
+    """Read a whole text file with :func:`decode_text`."""
+    p = ensure_path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as err:
+        raise InputError(f"cannot read file: {err.strerror}", path=p) from err
+    return decode_text(data, p, encoding=encoding)
+
+
+def run_label(path: str | os.PathLike[str], run: str | None) -> str:
+    """The ``run`` label: the one given, else the file stem (``run1_stats.csv`` → ``run1_stats``)."""
+    if run:
+        return run
+    p = Path(path)
+    name = p.name
+    for suffix in (".gz", ".json", ".csv", ".jtl", ".txt", ".log", ".prof", ".pstats", ".xml"):
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            name = name[: -len(suffix)]
+            break
+    return name or p.stem
+
+
+def perfnb_attrs(df: Any) -> dict[str, Any]:
+    """The ``df.attrs["perfnb"]`` provenance dict (created if absent). Plain JSON values only."""
+    attrs: dict[str, Any] = df.attrs.setdefault("perfnb", {})
+    return attrs
+
+
+@dataclass
+class BadLines:
+    """Collects unreadable rows according to ``on_bad_lines``.
+
+    ``"error"`` raises the first problem as a :class:`FormatError`; ``"warn"`` skips and warns once at
+    :meth:`finish`; ``"skip"`` skips quietly. In every mode the skipped line numbers are recorded.
+
+    Examples
+    --------
+    >>> bad = BadLines("skip", path=Path("x.csv"))
+    >>> bad.add(3, "ragged row")
+    >>> bad.count, bad.lines
+    (1, [3])
+    """
+
+    mode: OnBadLines
+    path: Path | None = None
+    lines: list[int] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("error", "warn", "skip"):
+            raise InputError(
+                f"on_bad_lines={self.mode!r} is not supported", expected="'error', 'warn' or 'skip'"
+            )
+
+    @property
+    def count(self) -> int:
+        """Number of rows skipped so far."""
+        return len(self.lines)
+
+    def add(self, line: int | None, message: str, *, expected: str | None = None, found: Any = None) -> None:
+        """Report one bad row: raise in ``"error"`` mode, otherwise record it."""
+        if self.mode == "error":
+            raise FormatError(message, path=self.path, line=line, expected=expected, found=found)
+        self.lines.append(line if line is not None else -1)
+        if len(self.reasons) < 20:
+            where = f"line {line}: " if line is not None else ""
+            self.reasons.append(where + message)
+
+    def finish(self, df: Any) -> Any:
+        """Record the skipped rows in ``df.attrs["perfnb"]`` (and warn in ``"warn"`` mode); return *df*."""
+        attrs = perfnb_attrs(df)
+        attrs["skipped_rows"] = self.count
+        attrs["skipped_lines"] = self.lines[:100]
+        if self.reasons:
+            attrs["skipped_reasons"] = self.reasons
+        if self.count and self.mode == "warn":
+            first = ", ".join(str(n) for n in self.lines[:5])
+            more = f" and {self.count - 5} more" if self.count > 5 else ""
+            warnings.warn(
+                f"{self.path}: skipped {self.count} unreadable row(s) at line(s) {first}{more}: "
+                f"{self.reasons[0] if self.reasons else ''}",
+                SkippedRowsWarning,
+                stacklevel=3,
+            )
+        return df
+
+
+def sniff(path: str | os.PathLike[str]) -> Format:
+    """Tell the format of a file or folder by its content.
+
+    Raises
+    ------
+    UnknownFormatError
+        Naming the file and listing the supported formats.
+    EmptyInputError
+        If the file is empty.
+    """
+    _load_readers()
+    p = ensure_path(path, allow_dir=True)
+    head = head_bytes(p)
+    if not p.is_dir() and not head.strip(b" \t\r\n\x00"):
+        raise EmptyInputError("file is empty", path=p, expected="a profile, plan, load test or metrics file")
+    candidates = sorted(FORMATS.values(), key=lambda f: (f.priority, f.name))
+    for fmt in candidates:
+        if fmt.directory != p.is_dir():
+            continue
+        try:
+            if fmt.sniff(p, head):
+                return fmt
+        except Exception:  # noqa: S112 - a sniffer that trips is a "no", never a crash
+            continue
+    raise UnknownFormatError(
+        "not a format perfnb can read",
+        path=p,
+        expected="one of: " + supported_formats(directory=p.is_dir()),
+    )
+
+
+def supported_formats(*, directory: bool | None = None) -> str:
+    """Comma-separated names of the registered formats."""
+    _load_readers()
+    names = sorted(f.name for f in FORMATS.values() if directory is None or f.directory == directory)
+    return ", ".join(names) if names else "(none registered)"
+
+
+def read(path: str | os.PathLike[str], **kwargs: Any) -> Any:
+    """Read any supported file or folder: sniff its format, then call that format's reader.
+
+    Parameters
+    ----------
+    path
+        A file or a folder.
+    **kwargs
+        Passed to the reader (``run=``, ``on_bad_lines=`` …).
+
+    Returns
+    -------
+    object
+        What the format's ``read_*`` function returns (a ``Profile``, a ``Plan``, a ``LoadTest``, a frame …).
+
+    Raises
+    ------
+    UnknownFormatError
+        If the content is no supported format; the message lists the supported formats.
+    InputError
+        If the file does not exist, or the reader finds it malformed.
+    """
+    fmt = sniff(path)
+    return fmt.reader(path, **kwargs)
+
+
+def _load_readers() -> None:
+    import perfnb.io  # noqa: F401 - importing the package registers every reader module

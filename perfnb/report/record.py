@@ -1,0 +1,99 @@
+"""``record()`` and ``read_records()``: how a notebook hands results to ``perfnb run`` (scrapbook's job).
+
+A notebook's last cell calls ``perfnb.report.record("findings", findings, output_dir=output_dir)``. That
+displays the findings (as an escaped HTML table) and, alongside, a vendor-MIME JSON payload
+(``application/vnd.perfnb.record+json``) that survives in the executed ``.ipynb``; with an output folder it
+also writes ``findings.json`` there. ``perfnb run`` reads those records from the executed notebook, never
+from the HTML.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from perfnb.errors import NotebookError
+from perfnb.findings import Findings, _jsonable
+
+__all__ = ["MIME", "read_records", "record"]
+
+#: The MIME type of a record in a notebook output.
+MIME = "application/vnd.perfnb.record+json"
+
+
+def _payload(name: str, value: Any) -> Any:
+    if isinstance(value, Findings):
+        return value.to_dict()
+    return _jsonable(value)
+
+
+def record(name: str, value: Any, *, output_dir: str | os.PathLike[str] | None = None, display: bool = True) -> Any:
+    """Record *value* under *name* in the running notebook (and in *output_dir* as ``<name>.json``).
+
+    Parameters
+    ----------
+    name
+        Record name; ``"findings"`` is what ``perfnb run`` reads for exit codes.
+    value
+        A :class:`~perfnb.findings.Findings` or any JSON-able value (frames become records).
+    output_dir
+        Folder to write ``<name>.json`` into; default the ``PERFNB_OUTPUT_DIR`` environment variable,
+        and nothing is written if neither is set (exploring in JupyterLab).
+    display
+        Whether to display the record (needs IPython; ignored outside a kernel).
+
+    Returns
+    -------
+    object
+        The JSON payload that was recorded.
+    """
+    payload = {"name": name, "data": _payload(name, value)}
+    folder = output_dir or os.environ.get("PERFNB_OUTPUT_DIR") or ""
+    if folder:
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"{name}.json").write_text(
+            json.dumps(payload["data"], indent=2, allow_nan=False) + "\n", encoding="utf-8"
+        )
+    if display:
+        try:
+            from IPython.display import display as ipy_display
+        except ImportError:  # pragma: no cover - IPython ships with ipykernel, a dependency
+            return payload
+        bundle: dict[str, Any] = {MIME: payload, "text/plain": f"<perfnb record {name!r}>"}
+        if isinstance(value, Findings):
+            bundle["text/html"] = value._repr_html_()
+            bundle["text/plain"] = repr(value)
+        ipy_display(bundle, raw=True)
+    return payload
+
+
+def read_records(notebook: str | os.PathLike[str] | nbformat.NotebookNode) -> dict[str, Any]:
+    """The records of an executed notebook, by name (the last one wins).
+
+    Raises
+    ------
+    NotebookError
+        If the file is not a notebook.
+    """
+    if isinstance(notebook, nbformat.NotebookNode):
+        nb = notebook
+    else:
+        try:
+            nb = nbformat.read(os.fspath(notebook), as_version=4)
+        except Exception as err:
+            raise NotebookError(f"{notebook}: not a readable notebook: {err}") from err
+    found: dict[str, Any] = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if MIME in data:
+                rec = data[MIME]
+                if isinstance(rec, str):
+                    rec = json.loads(rec)
+                found[rec["name"]] = rec["data"]
+    return found

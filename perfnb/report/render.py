@@ -1,0 +1,62 @@
+"""Render an executed notebook to one self-contained HTML file, without code cells.
+
+The HTML uses perfnb's template (``templates/perfnb``), which is JupyterLab's minus every script or
+stylesheet fetched from the network (require.js, MathJax, Mermaid, widgets): a report opens offline and
+can be mailed. Images are inline PNGs. Cells tagged ``remove-cell`` are dropped, ``remove-input`` lose their
+code and ``remove-output`` their output (the MyST/Jupyter Book vocabulary); reports hide all code.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+
+from perfnb.report.html import esc
+
+__all__ = ["TEMPLATE_DIR", "render_html"]
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+
+def render_html(
+    notebook: str | os.PathLike[str] | nbformat.NotebookNode,
+    output: str | os.PathLike[str] | None = None,
+    *,
+    banner: str = "",
+    include_code: bool = False,
+) -> str:
+    """Render *notebook* to HTML and write it to *output* if given; return the HTML.
+
+    Parameters
+    ----------
+    banner
+        Plain text shown above the report (run time, parameters, status); it is escaped.
+    include_code
+        Keep the code cells (for exploration exports); reports leave them out.
+    """
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+    from traitlets.config import Config
+
+    nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(os.fspath(notebook), 4)
+    cfg = Config()
+    cfg.TagRemovePreprocessor.remove_cell_tags = ("remove-cell", "injected-parameters")
+    cfg.TagRemovePreprocessor.remove_input_tags = ("remove-input",)
+    cfg.TagRemovePreprocessor.remove_all_outputs_tags = ("remove-output",)
+    cfg.TagRemovePreprocessor.enabled = True
+    exporter = HTMLExporter(
+        config=cfg,
+        template_name="perfnb",
+        extra_template_basedirs=[str(TEMPLATE_DIR)],
+        exclude_input=not include_code,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    exporter.register_preprocessor(TagRemovePreprocessor(config=cfg), enabled=True)
+    resources = {"perfnb_banner": esc(banner) if banner else ""}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    if output is not None:
+        Path(output).write_text(body, encoding="utf-8")
+    return body
