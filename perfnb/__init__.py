@@ -8,7 +8,7 @@ caches) and returns a loaded object; ``perfnb.check(obj)`` runs every rule that 
 
 from __future__ import annotations
 
-from perfnb import errors
+from perfnb import errors, report
 from perfnb._version import __version__
 from perfnb.errors import PerfnbError
 from perfnb.findings import Finding, Findings, Severity, check
@@ -24,6 +24,7 @@ _core_all = [
     "errors",
     "load_ipython_extension",
     "read",
+    "report",
 ]
 
 # Each data source adds one block below: its imports and a `_<domain>_all` list of the names it exports.

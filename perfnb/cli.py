@@ -62,14 +62,15 @@ def _guard(func: F) -> F:
 @click.option("-v", "--verbose", is_flag=True, help="Log progress and show tracebacks on errors.")
 @click.version_option(package_name="perfnb")
 def cli(verbose: bool) -> None:
-    """perfnb: performance evidence into pandas, findings and shareable notebook reports.
+    r"""perfnb: performance evidence into pandas, findings and shareable notebook reports.
 
     \b
     Exit codes: 0 ok · 1 findings at/above --fail-on · 2 usage · 3 input error ·
                 4 live source unreachable · 5 notebook failed (a bug)
     """
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
     )
 
 
@@ -83,7 +84,9 @@ def _load_params(param: Sequence[tuple[str, str]], params_file: str | None) -> d
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            raise errors.ConfigError(f"{params_file}: expected a mapping of parameter names to values")
+            raise errors.ConfigError(
+                f"{params_file}: expected a mapping of parameter names to values"
+            )
         values.update(data)
     for name, value in param:
         values[name] = value
@@ -92,23 +95,54 @@ def _load_params(param: Sequence[tuple[str, str]], params_file: str | None) -> d
 
 @cli.command("run")
 @click.argument("notebook")
-@click.option("-p", "--parameter", "param", multiple=True, type=(str, str), metavar="NAME VALUE",
-              help="Set a notebook parameter (repeatable).")
-@click.option("-f", "--parameters-file", "params_file", type=click.Path(dir_okay=False),
-              help="YAML file of parameters (values from -p win).")
-@click.option("-o", "--output-dir", default="reports", show_default=True, type=click.Path(file_okay=False),
-              help="Parent folder of <notebook>/<UTC timestamp>/.")
-@click.option("--fail-on", default="critical", show_default=True, type=_SEVERITIES,
-              help="Exit 1 when a finding is at or above this severity.")
+@click.option(
+    "-p",
+    "--parameter",
+    "param",
+    multiple=True,
+    type=(str, str),
+    metavar="NAME VALUE",
+    help="Set a notebook parameter (repeatable).",
+)
+@click.option(
+    "-f",
+    "--parameters-file",
+    "params_file",
+    type=click.Path(dir_okay=False),
+    help="YAML file of parameters (values from -p win).",
+)
+@click.option(
+    "-o",
+    "--output-dir",
+    default="reports",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Parent folder of <notebook>/<UTC timestamp>/.",
+)
+@click.option(
+    "--fail-on",
+    default="critical",
+    show_default=True,
+    type=_SEVERITIES,
+    help="Exit 1 when a finding is at or above this severity.",
+)
 @click.option("--timeout", "timeout_s", type=float, default=None, help="Per-cell timeout, seconds.")
 @_guard
-def run_cmd(notebook: str, param: Sequence[tuple[str, str]], params_file: str | None, output_dir: str,
-            fail_on: str, timeout_s: float | None) -> None:
+def run_cmd(
+    notebook: str,
+    param: Sequence[tuple[str, str]],
+    params_file: str | None,
+    output_dir: str,
+    fail_on: str,
+    timeout_s: float | None,
+) -> None:
     """Execute NOTEBOOK (a suite name or a path) and write its report folder."""
     from perfnb.report.run import run_notebook
 
     values = _load_params(param, params_file)
-    result = run_notebook(notebook, values, output_dir=output_dir, fail_on=fail_on, timeout_s=timeout_s)
+    result = run_notebook(
+        notebook, values, output_dir=output_dir, fail_on=fail_on, timeout_s=timeout_s
+    )
     click.echo(f"{result.folder}")
     click.echo(f"  report: {result.html}")
     if result.exit_code in (ExitCode.OK, ExitCode.FINDINGS):
@@ -157,13 +191,24 @@ def read_cmd(path: str) -> None:
 
 @cli.command("check")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--fail-on", default="critical", show_default=True, type=_SEVERITIES,
-              help="Exit 1 when a finding is at or above this severity.")
-@click.option("--thresholds", "thresholds_file", type=click.Path(dir_okay=False),
-              help="TOML or YAML file of threshold overrides.")
+@click.option(
+    "--fail-on",
+    default="critical",
+    show_default=True,
+    type=_SEVERITIES,
+    help="Exit 1 when a finding is at or above this severity.",
+)
+@click.option(
+    "--thresholds",
+    "thresholds_file",
+    type=click.Path(dir_okay=False),
+    help="TOML or YAML file of threshold overrides.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print findings as JSON.")
 @_guard
-def check_cmd(paths: Sequence[str], fail_on: str, thresholds_file: str | None, as_json: bool) -> None:
+def check_cmd(
+    paths: Sequence[str], fail_on: str, thresholds_file: str | None, as_json: bool
+) -> None:
     """Read each of PATHS and run every rule that applies; no notebook involved."""
     import perfnb
     from perfnb.findings import Findings, Severity
@@ -183,8 +228,14 @@ def check_cmd(paths: Sequence[str], fail_on: str, thresholds_file: str | None, a
 
 
 @cli.command("demo")
-@click.option("-o", "--output-dir", default="reports/demo", show_default=True,
-              type=click.Path(file_okay=False), help="Where the reports go.")
+@click.option(
+    "-o",
+    "--output-dir",
+    default="reports/demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Where the reports go.",
+)
 @_guard
 def demo_cmd(output_dir: str) -> None:
     """Run every notebook of the suite on the bundled sample data and say where the reports are."""
@@ -200,7 +251,9 @@ def demo_cmd(output_dir: str) -> None:
         click.echo(f"  {result.html}")
         if not result.ok:
             failed.append(f"{nb.stem}: {result.message}")
-    click.echo(f"Reports written under {Path(output_dir).resolve()}/ (open the .html files in a browser)")
+    click.echo(
+        f"Reports written under {Path(output_dir).resolve()}/ (open the .html files in a browser)"
+    )
     if failed:
         for line in failed:
             click.echo(f"perfnb: {line}", err=True)
@@ -209,12 +262,16 @@ def demo_cmd(output_dir: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``perfnb`` script; returns the exit code."""
+    code: object = 0
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="perfnb", standalone_mode=True)
+        cli.main(
+            args=list(argv) if argv is not None else None, prog_name="perfnb", standalone_mode=True
+        )
     except SystemExit as exc:
         code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
-    return 0
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else 1
 
 
 if __name__ == "__main__":  # pragma: no cover

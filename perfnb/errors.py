@@ -60,7 +60,7 @@ def truncate(value: object, limit: int = _MAX_FOUND) -> str:
     Examples
     --------
     >>> truncate("x" * 200, limit=12)
-    "'xxxxxxxxx…"
+    "'xxxxxxxxxx…"
     """
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -213,7 +213,7 @@ class AssumedUnitWarning(PerfnbWarning):
 
 
 def concat(errors: Sequence[InputError], *, limit: int = 5) -> InputError:
-    """Collect several input errors into one (sqlglot's collect-then-raise).
+    r"""Collect several input errors into one (sqlglot's collect-then-raise).
 
     The first error's class and location are kept; the message lists the first *limit* problems and says
     how many more there were.
@@ -222,7 +222,7 @@ def concat(errors: Sequence[InputError], *, limit: int = 5) -> InputError:
     --------
     >>> e = concat([FormatError("bad", path="a.csv", line=i) for i in (2, 3, 4)], limit=2)
     >>> str(e)
-    'a.csv:2: bad\\n  a.csv:3: bad\\n  ... and 1 more'
+    'a.csv:2: bad\n  a.csv:3: bad\n  ... and 1 more'
     """
     if not errors:
         raise ValueError("concat() needs at least one error")
@@ -231,7 +231,9 @@ def concat(errors: Sequence[InputError], *, limit: int = 5) -> InputError:
     if len(errors) > limit:
         lines.append(f"... and {len(errors) - limit} more")
     combined = type(first)(
-        "\n  ".join([lines[0].removeprefix(first.where + ": ") if first.where else lines[0], *lines[1:]]),
+        "\n  ".join(
+            [lines[0].removeprefix(first.where + ": ") if first.where else lines[0], *lines[1:]]
+        ),
         path=first.path,
         line=first.line,
         key=first.key,

@@ -207,7 +207,10 @@ class Findings(Sequence[Finding]):
 
     def counts(self) -> dict[str, int]:
         """Number of findings per severity name, most severe first."""
-        return {s.name: sum(f.severity == s for f in self._items) for s in sorted(Severity, reverse=True)}
+        return {
+            s.name: sum(f.severity == s for f in self._items)
+            for s in sorted(Severity, reverse=True)
+        }
 
     def at_least(self, severity: str | Severity) -> Findings:
         """The findings at or above *severity*."""
@@ -304,8 +307,12 @@ def threshold(name: str, default: float, doc: str, *, unit: str = "") -> Thresho
 # The performance standard's thresholds (shared/standard/performance-standard.md).
 threshold("apdex_t_s", 0.5, "Apdex satisfied threshold T; tolerating is up to 4T.", unit="s")
 threshold("apdex_min", 0.8, "Apdex below this is a finding (standard: Apdex > 0.8).")
-threshold("p95_max_s", 1.0, "95th percentile response time objective (standard: p95 < 1 s).", unit="s")
-threshold("error_ratio_max", 0.05, "Error ratio above this is a finding (standard: 5 %).", unit="ratio")
+threshold(
+    "p95_max_s", 1.0, "95th percentile response time objective (standard: p95 < 1 s).", unit="s"
+)
+threshold(
+    "error_ratio_max", 0.05, "Error ratio above this is a finding (standard: 5 %).", unit="ratio"
+)
 threshold("cache_hit_min_ratio", 0.8, "Cache hit ratio below this is a bottleneck.", unit="ratio")
 threshold("cpu_warning_ratio", 0.70, "CPU utilisation at which to warn.", unit="ratio")
 threshold("cpu_critical_ratio", 0.85, "CPU utilisation that is critical.", unit="ratio")

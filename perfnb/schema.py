@@ -19,7 +19,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -34,7 +34,9 @@ __all__ = [
     "register",
 ]
 
-Dtype = Literal["float64", "int64", "Int64", "boolean", "bool", "string", "category", "timestamp", "object"]
+Dtype = Literal[
+    "float64", "int64", "Int64", "boolean", "bool", "string", "category", "timestamp", "object"
+]
 
 _PANDAS_DTYPE = {
     "float64": "float64",
@@ -180,14 +182,19 @@ class Schema:
 
 def _cast(series: pd.Series, col: Column, table: str) -> pd.Series:
     series = series.reset_index(drop=True)
-    target = col.pandas_dtype
+    target: Any = col.pandas_dtype
     if str(series.dtype) == target:
         return series
     try:
         if col.dtype == "timestamp":
             if pd.api.types.is_datetime64_any_dtype(series.dtype):
-                s = series if getattr(series.dt, "tz", None) is not None else series.dt.tz_localize("UTC")
-                return s.dt.tz_convert("UTC").astype(target)
+                s = (
+                    series
+                    if getattr(series.dt, "tz", None) is not None
+                    else series.dt.tz_localize("UTC")
+                )
+                converted: pd.Series = s.dt.tz_convert("UTC").astype(target)
+                return converted
             return pd.to_datetime(series, utc=True).astype(target)
         if col.dtype in ("int64", "bool") and series.isna().any():
             raise SchemaError(
@@ -226,12 +233,16 @@ def assert_conforms(df: pd.DataFrame, schema: Schema) -> None:
     declared = schema.names
     got = [c for c in df.columns if c in schema]
     if got != [c for c in declared if c in df.columns]:
-        raise SchemaError(f"table {schema.name!r}: columns out of order", expected=", ".join(declared))
+        raise SchemaError(
+            f"table {schema.name!r}: columns out of order", expected=", ".join(declared)
+        )
     for col in schema.columns:
         if col.name not in df.columns:
             if col.required:
                 raise SchemaError(f"table {schema.name!r} lacks column {col.name!r}")
-            raise SchemaError(f"table {schema.name!r} lacks optional column {col.name!r} (conform adds it)")
+            raise SchemaError(
+                f"table {schema.name!r} lacks optional column {col.name!r} (conform adds it)"
+            )
         if str(df[col.name].dtype) != col.pandas_dtype:
             raise SchemaError(
                 f"table {schema.name!r}: column {col.name!r} has dtype {df[col.name].dtype}",
@@ -243,7 +254,9 @@ def assert_conforms(df: pd.DataFrame, schema: Schema) -> None:
         if extra:
             raise SchemaError(f"table {schema.name!r} has undeclared columns {extra!r}")
     if not isinstance(df.index, pd.RangeIndex):
-        raise SchemaError(f"table {schema.name!r}: index is {type(df.index).__name__}, expected RangeIndex")
+        raise SchemaError(
+            f"table {schema.name!r}: index is {type(df.index).__name__}, expected RangeIndex"
+        )
 
 
 #: Every declared table, by name, in registration order.
@@ -265,7 +278,9 @@ def columns(*cols: Column) -> tuple[Column, ...]:
 
 PROVENANCE: tuple[Column, ...] = (
     Column("source", "category", doc="The tool that wrote the input (``pstats``, ``locust`` …)."),
-    Column("run", "category", doc="A label for the run; default the file stem. Used to compare runs."),
+    Column(
+        "run", "category", doc="A label for the run; default the file stem. Used to compare runs."
+    ),
 )
 
 FINDINGS = register(
@@ -294,11 +309,34 @@ def markdown_reference(schemas: Iterable[Schema] | None = None) -> str:
     return "\n\n".join(s.markdown() for s in items) + "\n"
 
 
-def _main() -> int:
+_BEGIN = "<!-- schema-reference:begin -->"
+_END = "<!-- schema-reference:end -->"
+
+
+def update_readme(path: str) -> bool:
+    """Rewrite the generated format reference between the README's markers; return whether it changed."""
+    from pathlib import Path
+
+    readme = Path(path)
+    text = readme.read_text(encoding="utf-8")
+    if _BEGIN not in text or _END not in text:
+        raise ValueError(f"{path}: markers {_BEGIN} … {_END} not found")
+    head, rest = text.split(_BEGIN, 1)
+    _, tail = rest.split(_END, 1)
+    new = f"{head}{_BEGIN}\n\n{markdown_reference().strip()}\n\n{_END}{tail}"
+    if new != text:
+        readme.write_text(new, encoding="utf-8")
+    return new != text
+
+
+def _main(argv: list[str]) -> int:
+    if argv[:1] == ["--update-readme"]:
+        changed = update_readme(argv[1] if len(argv) > 1 else "README.md")
+        sys.stdout.write("README.md updated\n" if changed else "README.md already up to date\n")
+        return 0
     sys.stdout.write(markdown_reference())
     return 0
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m perfnb.schema`
-    raise SystemExit(_main())
-
+    raise SystemExit(_main(sys.argv[1:]))

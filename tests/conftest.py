@@ -48,7 +48,9 @@ def close_figs() -> Iterator[None]:
 def corpus() -> Path:
     """The shared real-world corpus (../shared/corpus); tests using it skip when it is absent."""
     if not CORPUS.is_dir():
-        pytest.skip("../shared/corpus is absent (conformance tests need the shared corpus beside the checkout)")
+        pytest.skip(
+            "../shared/corpus is absent (conformance tests need the shared corpus beside the checkout)"
+        )
     return CORPUS
 
 

@@ -12,7 +12,6 @@ PostgreSQL refuses to run as root, so as root the cluster is created and started
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import shutil
 import socket
@@ -43,7 +42,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for_port(port: int, timeout_s: float = 30.0, check: Callable[[], bool] | None = None) -> bool:
+def wait_for_port(
+    port: int, timeout_s: float = 30.0, check: Callable[[], bool] | None = None
+) -> bool:
     """Wait until something accepts connections on *port* (and *check* passes, if given)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -91,12 +92,16 @@ class Service:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def _fail_start(svc: Service, cmd: list[str], result: subprocess.CompletedProcess[str] | None) -> None:
+def _fail_start(
+    svc: Service, cmd: list[str], result: subprocess.CompletedProcess[str] | None
+) -> None:
     detail = ""
     if result is not None:
         detail = f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}\n"
     svc.stop()
-    pytest.fail(f"{svc.name} did not start: {' '.join(cmd)}\n{detail}log:\n{svc.log()}", pytrace=False)
+    pytest.fail(
+        f"{svc.name} did not start: {' '.join(cmd)}\n{detail}log:\n{svc.log()}", pytrace=False
+    )
 
 
 # ----------------------------------------------------------------------------------------------- PostgreSQL
@@ -104,9 +109,16 @@ def _fail_start(svc: Service, cmd: list[str], result: subprocess.CompletedProces
 
 def pg_bindir() -> Path | None:
     """Folder of PostgreSQL's server binaries (newest major version), or None."""
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    candidates = sorted(
+        (
+            p
+            for p in Path("/usr/lib/postgresql").glob("*/bin/initdb")
+            if p.parent.parent.name.isdigit()
+        ),
+        key=lambda p: int(p.parent.parent.name),
+    )
     if candidates:
-        return Path(candidates[-1]).parent
+        return candidates[-1].parent
     initdb = shutil.which("initdb")
     return Path(initdb).resolve().parent if initdb else None
 
@@ -131,8 +143,25 @@ class Postgres(Service):
 
     def psql(self, sql: str, db: str = "perfnb") -> str:
         """Run *sql* with psql and return its output (raises on error)."""
-        cmd = [*self.as_user, str(self.bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h",
-               "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", db, "-At", "-c", sql]
+        cmd = [
+            *self.as_user,
+            str(self.bindir / "psql"),
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-At",
+            "-c",
+            sql,
+        ]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         if out.returncode != 0:
             raise RuntimeError(f"psql failed ({out.returncode}): {out.stderr}")
@@ -151,12 +180,26 @@ def start_postgres(*, settings: dict[str, str] | None = None) -> Postgres:
     datadir = workdir / "data"
     port = free_port()
     logfile = workdir / "server.log"
-    svc = Postgres("postgresql", port, workdir, logfile, datadir=datadir, bindir=bindir, as_user=as_user)
+    svc = Postgres(
+        "postgresql", port, workdir, logfile, datadir=datadir, bindir=bindir, as_user=as_user
+    )
     if as_root:
         shutil.chown(workdir, "postgres", "postgres")
-        os.chmod(workdir, 0o755)
-    cmd = [*as_user, str(bindir / "initdb"), "-D", str(datadir), "-U", "postgres", "-A", "trust",
-           "-E", "UTF8", "--locale=C", "--no-sync"]
+        workdir.chmod(0o755)  # the postgres user must reach its data folder
+    cmd = [
+        *as_user,
+        str(bindir / "initdb"),
+        "-D",
+        str(datadir),
+        "-U",
+        "postgres",
+        "-A",
+        "trust",
+        "-E",
+        "UTF8",
+        "--locale=C",
+        "--no-sync",
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
     if result.returncode != 0:
         _fail_start(svc, cmd, result)
@@ -169,7 +212,9 @@ def start_postgres(*, settings: dict[str, str] | None = None) -> Postgres:
         "track_io_timing": "on",
         "logging_collector": "on",
         "log_directory": "'log'",
-        "log_destination": "'stderr,csvlog,jsonlog'" if _pg_major(bindir) >= 15 else "'stderr,csvlog'",
+        "log_destination": "'stderr,csvlog,jsonlog'"
+        if _pg_major(bindir) >= 15
+        else "'stderr,csvlog'",
         "log_filename": "'postgresql.log'",
         "auto_explain.log_min_duration": "'-1'",
         "auto_explain.log_analyze": "on",
@@ -185,11 +230,31 @@ def start_postgres(*, settings: dict[str, str] | None = None) -> Postgres:
         fh.write("\n# perfnb test harness\n")
         for k, v in conf.items():
             fh.write(f"{k} = {v}\n")
-    cmd = [*as_user, str(bindir / "pg_ctl"), "-D", str(datadir), "-l", str(logfile), "-w", "-t", "60", "start"]
+    cmd = [
+        *as_user,
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(datadir),
+        "-l",
+        str(logfile),
+        "-w",
+        "-t",
+        "60",
+        "start",
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     if result.returncode != 0:
         _fail_start(svc, cmd, result)
-    svc.stop_cmd = [*as_user, str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "immediate", "-w", "stop"]
+    svc.stop_cmd = [
+        *as_user,
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(datadir),
+        "-m",
+        "immediate",
+        "-w",
+        "stop",
+    ]
     try:
         svc.psql("CREATE DATABASE perfnb", db="postgres")
         svc.psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
@@ -203,7 +268,9 @@ def _pg_major(bindir: Path) -> int:
     try:
         return int(bindir.parent.name)
     except ValueError:
-        out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=False)
+        out = subprocess.run(
+            [str(bindir / "postgres"), "--version"], capture_output=True, text=True, check=False
+        )
         digits = "".join(ch if ch.isdigit() or ch == "." else " " for ch in out.stdout).split()
         return int(digits[0].split(".")[0]) if digits else 0
 
@@ -220,8 +287,22 @@ def start_redis(*, extra_args: list[str] | None = None) -> Service:
     workdir = Path(tempfile.mkdtemp(prefix="perfnb-redis-"))
     port = free_port()
     logfile = workdir / "redis.log"
-    cmd = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-           "--dir", str(workdir), "--logfile", str(logfile), *(extra_args or [])]
+    cmd = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(workdir),
+        "--logfile",
+        str(logfile),
+        *(extra_args or []),
+    ]
     svc = Service("redis", port, workdir, logfile)
     svc.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if not wait_for_port(port):
@@ -270,8 +351,12 @@ def start_prometheus(scrape_targets: list[str], *, scrape_interval_s: float = 1.
         f"    static_configs:\n      - targets: [{targets}]\n"
     )
     logfile = workdir / "prometheus.log"
-    cmd = [binary, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'tsdb'}",
-           f"--web.listen-address=127.0.0.1:{port}"]
+    cmd = [
+        binary,
+        f"--config.file={config}",
+        f"--storage.tsdb.path={workdir / 'tsdb'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
     svc = Service("prometheus", port, workdir, logfile)
     with logfile.open("wb") as log:
         svc.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)

@@ -93,7 +93,9 @@ def register_format(
     """
 
     def deco(func: Callable[..., Any]) -> Callable[..., Any]:
-        FORMATS[name] = Format(name, description, kind, func, sniff, extensions, directory, priority)
+        FORMATS[name] = Format(
+            name, description, kind, func, sniff, extensions, directory, priority
+        )
         return func
 
     return deco
@@ -213,7 +215,9 @@ class BadLines:
         """Number of rows skipped so far."""
         return len(self.lines)
 
-    def add(self, line: int | None, message: str, *, expected: str | None = None, found: Any = None) -> None:
+    def add(
+        self, line: int | None, message: str, *, expected: str | None = None, found: Any = None
+    ) -> None:
         """Report one bad row: raise in ``"error"`` mode, otherwise record it."""
         if self.mode == "error":
             raise FormatError(message, path=self.path, line=line, expected=expected, found=found)
@@ -255,7 +259,9 @@ def sniff(path: str | os.PathLike[str]) -> Format:
     p = ensure_path(path, allow_dir=True)
     head = head_bytes(p)
     if not p.is_dir() and not head.strip(b" \t\r\n\x00"):
-        raise EmptyInputError("file is empty", path=p, expected="a profile, plan, load test or metrics file")
+        raise EmptyInputError(
+            "file is empty", path=p, expected="a profile, plan, load test or metrics file"
+        )
     candidates = sorted(FORMATS.values(), key=lambda f: (f.priority, f.name))
     for fmt in candidates:
         if fmt.directory != p.is_dir():
@@ -275,7 +281,9 @@ def sniff(path: str | os.PathLike[str]) -> Format:
 def supported_formats(*, directory: bool | None = None) -> str:
     """Comma-separated names of the registered formats."""
     _load_readers()
-    names = sorted(f.name for f in FORMATS.values() if directory is None or f.directory == directory)
+    names = sorted(
+        f.name for f in FORMATS.values() if directory is None or f.directory == directory
+    )
     return ", ".join(names) if names else "(none registered)"
 
 

@@ -31,7 +31,9 @@ def _payload(name: str, value: Any) -> Any:
     return _jsonable(value)
 
 
-def record(name: str, value: Any, *, output_dir: str | os.PathLike[str] | None = None, display: bool = True) -> Any:
+def record(
+    name: str, value: Any, *, output_dir: str | os.PathLike[str] | None = None, display: bool = True
+) -> Any:
     """Record *value* under *name* in the running notebook (and in *output_dir* as ``<name>.json``).
 
     Parameters

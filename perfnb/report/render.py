@@ -40,7 +40,11 @@ def render_html(
     from nbconvert.preprocessors import TagRemovePreprocessor
     from traitlets.config import Config
 
-    nb = notebook if isinstance(notebook, nbformat.NotebookNode) else nbformat.read(os.fspath(notebook), 4)
+    nb = (
+        notebook
+        if isinstance(notebook, nbformat.NotebookNode)
+        else nbformat.read(os.fspath(notebook), 4)
+    )
     cfg = Config()
     cfg.TagRemovePreprocessor.remove_cell_tags = ("remove-cell", "injected-parameters")
     cfg.TagRemovePreprocessor.remove_input_tags = ("remove-input",)

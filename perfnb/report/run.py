@@ -55,7 +55,7 @@ class ExitCode(enum.IntEnum):
     NOTEBOOK = 5  #: the notebook failed for another reason (a bug: please report it)
 
 
-def _subclass_names(cls: type) -> set[str]:
+def _subclass_names(cls: type[BaseException]) -> set[str]:
     names = {cls.__name__}
     for sub in cls.__subclasses__():
         names |= _subclass_names(sub)
@@ -123,7 +123,9 @@ def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, dict[str,
     except Exception as err:
         raise NotebookError(f"{path}: cannot inspect parameters: {err}") from err
     if not params:
-        raise NotebookError(f"{path}: no cell tagged 'parameters'; expected one as the first code cell")
+        raise NotebookError(
+            f"{path}: no cell tagged 'parameters'; expected one as the first code cell"
+        )
     return {
         name: {
             "type": (info.get("inferred_type_name") or "None").replace("None", "str"),
@@ -191,7 +193,9 @@ def prepare_parameters(
     for name, value in given.items():
         if name not in declared:
             known = ", ".join(declared)
-            raise ConfigError(f"notebook {Path(notebook).stem!r} has no parameter {name!r}; it has: {known}")
+            raise ConfigError(
+                f"notebook {Path(notebook).stem!r} has no parameter {name!r}; it has: {known}"
+            )
         if _SECRET_NAME.search(name) and not name.endswith("_env"):
             raise ConfigError(
                 f"parameter {name!r} looks like a secret; pass the name of an environment variable instead"
@@ -329,7 +333,9 @@ def run_notebook(
         )
         render_html(executed, html, banner=banner)
     else:
-        html.write_text(f"<!DOCTYPE html><html><body><p>Notebook did not run: {message}</p></body></html>")
+        html.write_text(
+            f"<!DOCTYPE html><html><body><p>Notebook did not run: {message}</p></body></html>"
+        )
     findings_path = folder / "findings.json"
     if not findings_path.exists() or error:
         findings.to_json(findings_path)
