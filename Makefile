@@ -38,8 +38,10 @@ check: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check perfnb tests benchmarks notebooks data
 	$(BIN)/mypy
 
+# IPython tests touch global IPython state, so they run in a pytest process of their own.
 test: check
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not ipython" $(PYTEST_ARGS)
+	$(BIN)/pytest -m ipython $(PYTEST_ARGS)
 
 fmt: $(VENV)/.installed-dev
 	$(BIN)/ruff format perfnb tests benchmarks notebooks data
