@@ -227,6 +227,71 @@ def check_cmd(
     click.get_current_context().exit(int(code))
 
 
+@cli.command("report")
+@click.option("--profile", type=click.Path(), help="Profile file, folder or glob.")
+@click.option("--plans", type=click.Path(), help="EXPLAIN JSON file, folder or auto_explain log.")
+@click.option("--loadtest", type=click.Path(), help="Load-test results: file, prefix or folder.")
+@click.option(
+    "--metrics", type=click.Path(), help="Metrics export (Prometheus JSON, scrape, Grafana CSV)."
+)
+@click.option("--lighthouse", type=click.Path(), help="Lighthouse JSON report(s).")
+@click.option("--cache", type=click.Path(), help="Redis INFO / memcached stats snapshot(s).")
+@click.option(
+    "--baseline-dir", type=click.Path(file_okay=False), help="Baseline inputs, matched by name."
+)
+@click.option(
+    "-o",
+    "--output-dir",
+    default="reports",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Parent of the dated report folders and index.html.",
+)
+@click.option(
+    "--fail-on",
+    default="critical",
+    show_default=True,
+    type=_SEVERITIES,
+    help="Exit 1 when a finding is at or above this severity.",
+)
+@_guard
+def report_cmd(
+    profile: str | None,
+    plans: str | None,
+    loadtest: str | None,
+    metrics: str | None,
+    lighthouse: str | None,
+    cache: str | None,
+    baseline_dir: str | None,
+    output_dir: str,
+    fail_on: str,
+) -> None:
+    r"""Run the notebooks that apply to the given sources into a dated folder; update index.html.
+
+    \b
+    crontab:  0 6 * * *  cd /srv/perf && perfnb report --loadtest results/ -o reports
+    CI:       perfnb report --loadtest out/run --baseline-dir baseline/ --fail-on warning
+    """
+    from perfnb.report.suite import run_report
+
+    given = {
+        "profile": profile,
+        "plans": plans,
+        "loadtest": loadtest,
+        "metrics": metrics,
+        "lighthouse": lighthouse,
+        "cache": cache,
+    }
+    sources = {k: v for k, v in given.items() if v}
+    result = run_report(sources, output_dir=output_dir, baseline_dir=baseline_dir, fail_on=fail_on)
+    for run in result.runs:
+        click.echo(f"  {run.notebook.stem}: {run.html}")
+        if not run.ok:
+            click.echo(f"perfnb: {run.notebook.stem}: {run.message}", err=True)
+    click.echo(f"{result.message}; index: {result.index}")
+    click.get_current_context().exit(int(result.exit_code))
+
+
 @cli.command("demo")
 @click.option(
     "-o",

@@ -82,5 +82,7 @@ def load(html_path: Path) -> PageResult:
     console = [line for line in out.stderr.splitlines() if "CONSOLE" in line]
     m = re.search(r"images=(\d+) decoded=(\d+) scripts=(\d+)", out.stdout)
     if out.returncode != 0 or m is None:
-        raise AssertionError(f"chromium failed ({out.returncode}): {' '.join(cmd)}\n{out.stderr[-3000:]}")
+        raise AssertionError(
+            f"chromium failed ({out.returncode}): {' '.join(cmd)}\n{out.stderr[-3000:]}"
+        )
     return PageResult(out.stdout, console, int(m.group(1)), int(m.group(2)), int(m.group(3)))

@@ -42,7 +42,9 @@ def test_list_shows_notebooks_with_parameter_help() -> None:
     assert result.exit_code == 0, result.output
     for line in result.output.splitlines():
         if line.startswith("  "):
-            assert "  # " in line and not line.rstrip().endswith("#"), f"undocumented parameter: {line}"
+            assert "  # " in line and not line.rstrip().endswith("#"), (
+                f"undocumented parameter: {line}"
+            )
 
 
 def test_run_writes_the_folder(nb, tmp_path) -> None:
@@ -52,7 +54,13 @@ def test_run_writes_the_folder(nb, tmp_path) -> None:
     (folder,) = (out / "runner_test").iterdir()
     assert re.fullmatch(r"\d{8}T\d{6}Z", folder.name)
     names = {p.name for p in folder.iterdir()}
-    assert {"runner_test.ipynb", "runner_test.html", "findings.json", "parameters.yaml", "run.json"} <= names
+    assert {
+        "runner_test.ipynb",
+        "runner_test.html",
+        "findings.json",
+        "parameters.yaml",
+        "run.json",
+    } <= names
     findings = json.loads((folder / "findings.json").read_text())
     assert findings["max_severity"] == "warning"
     params = yaml.safe_load((folder / "parameters.yaml").read_text())
@@ -69,9 +77,14 @@ def test_run_writes_the_folder(nb, tmp_path) -> None:
 
 def test_fail_on_severity(nb, tmp_path) -> None:
     out = tmp_path / "r"
-    assert _run("run", str(nb), "-p", "severity", "critical", "-o", str(out)).exit_code == ExitCode.FINDINGS
     assert (
-        _run("run", str(nb), "-p", "severity", "warning", "--fail-on", "warning", "-o", str(out)).exit_code
+        _run("run", str(nb), "-p", "severity", "critical", "-o", str(out)).exit_code
+        == ExitCode.FINDINGS
+    )
+    assert (
+        _run(
+            "run", str(nb), "-p", "severity", "warning", "--fail-on", "warning", "-o", str(out)
+        ).exit_code
         == ExitCode.FINDINGS
     )
     assert _run("run", str(nb), "-p", "severity", "info", "-o", str(out)).exit_code == ExitCode.OK
@@ -108,7 +121,9 @@ def test_unknown_parameter_is_a_usage_error(nb) -> None:
 
 
 def test_secret_values_are_refused(nb) -> None:
-    result = CliRunner().invoke(cli, ["run", str(nb), "-p", "title", "postgresql://app:hunter2@db/app"])
+    result = CliRunner().invoke(
+        cli, ["run", str(nb), "-p", "title", "postgresql://app:hunter2@db/app"]
+    )
     assert result.exit_code == ExitCode.USAGE
     assert "hunter2" not in result.stderr + result.output
     assert "environment variable" in result.stderr

@@ -39,7 +39,10 @@ def test_message_is_compiler_style_with_attributes() -> None:
 
 def test_key_location_and_hint() -> None:
     err = FormatError(
-        "missing 'Actual Total Time'", path="plan.json", key="$[0].Plan.Plans[2]", hint="was EXPLAIN run with ANALYZE?"
+        "missing 'Actual Total Time'",
+        path="plan.json",
+        key="$[0].Plan.Plans[2]",
+        hint="was EXPLAIN run with ANALYZE?",
     )
     assert str(err) == (
         "plan.json: key $[0].Plan.Plans[2]: missing 'Actual Total Time' (was EXPLAIN run with ANALYZE?)"
@@ -102,7 +105,9 @@ def test_every_public_error_is_listed() -> None:
     public = {
         name
         for name, obj in vars(errors).items()
-        if isinstance(obj, type) and issubclass(obj, PerfnbError | Warning) and obj.__module__ == errors.__name__
+        if isinstance(obj, type)
+        and issubclass(obj, PerfnbError | Warning)
+        and obj.__module__ == errors.__name__
     }
     assert public <= set(errors.__all__)
     assert errors.__all__ == sorted(errors.__all__)

@@ -8,8 +8,17 @@ import pytest
 
 import perfnb
 from perfnb.errors import ConfigError, SchemaError
-from perfnb.findings import THRESHOLDS, Finding, Findings, Severity, Thresholds, load_thresholds, rule, rules
-from perfnb.schema import FINDINGS, assert_conforms
+from perfnb.findings import (
+    THRESHOLDS,
+    Finding,
+    Findings,
+    Severity,
+    Thresholds,
+    load_thresholds,
+    rule,
+    rules,
+)
+from perfnb.schema import FINDINGS
 
 
 def _f(code: str, sev: Severity, title: str = "t", **kw: object) -> Finding:
@@ -24,7 +33,9 @@ def test_severity_is_ordered_and_parses() -> None:
 
 
 def test_findings_sorted_most_severe_first() -> None:
-    fs = Findings([_f("A1", Severity.info), _f("B1", Severity.critical), _f("C1", Severity.warning)])
+    fs = Findings(
+        [_f("A1", Severity.info), _f("B1", Severity.critical), _f("C1", Severity.warning)]
+    )
     assert [f.rule for f in fs] == ["B1", "C1", "A1"]
     assert fs.max_severity is Severity.critical
     assert Findings().max_severity is None
@@ -45,11 +56,23 @@ def test_to_frame_conforms() -> None:
 def test_json_round_trip_with_numpy_and_frames() -> None:
     import numpy as np
 
-    ev = {"p95_s": np.float64(1.5), "n": np.int64(3), "nan": float("nan"), "table": pd.DataFrame({"a": [1, 2]})}
-    fs = Findings([_f("A1", Severity.critical, evidence=ev, location="GET /x", recommendation="do y")])
+    ev = {
+        "p95_s": np.float64(1.5),
+        "n": np.int64(3),
+        "nan": float("nan"),
+        "table": pd.DataFrame({"a": [1, 2]}),
+    }
+    fs = Findings(
+        [_f("A1", Severity.critical, evidence=ev, location="GET /x", recommendation="do y")]
+    )
     data = json.loads(fs.to_json())
     assert data["max_severity"] == "critical"
-    assert data["findings"][0]["evidence"] == {"p95_s": 1.5, "n": 3, "nan": None, "table": [{"a": 1}, {"a": 2}]}
+    assert data["findings"][0]["evidence"] == {
+        "p95_s": 1.5,
+        "n": 3,
+        "nan": None,
+        "table": [{"a": 1}, {"a": 2}],
+    }
     back = Findings.from_json(fs.to_json())
     assert back[0].severity is Severity.critical
     assert back[0].location == "GET /x"
@@ -58,7 +81,16 @@ def test_json_round_trip_with_numpy_and_frames() -> None:
 def test_repr_html_escapes_untrusted_text() -> None:
     evil = '<script>alert(1)</script>"onmouseover="x'
     fs = Findings(
-        [_f("A1", Severity.critical, title=evil, location=evil, recommendation=evil, evidence={evil: evil})]
+        [
+            _f(
+                "A1",
+                Severity.critical,
+                title=evil,
+                location=evil,
+                recommendation=evil,
+                evidence={evil: evil},
+            )
+        ]
     )
     html = fs._repr_html_()
     assert "<script>" not in html
@@ -99,7 +131,13 @@ class _Thing:
     value_s: float
 
 
-@rule("ZZ901", "test-slow-thing", applies_to=_Thing, severity=Severity.warning, thresholds=("p95_max_s",))
+@rule(
+    "ZZ901",
+    "test-slow-thing",
+    applies_to=_Thing,
+    severity=Severity.warning,
+    thresholds=("p95_max_s",),
+)
 def _slow_thing(r, thing: _Thing, th):
     """Test rule: a thing slower than the p95 objective."""
     if thing.value_s > th["p95_max_s"]:

@@ -38,7 +38,13 @@ def test_conform_orders_casts_and_adds_optional_columns() -> None:
 
 
 def test_naive_timestamps_are_taken_as_utc() -> None:
-    df = pd.DataFrame({"timestamp": pd.to_datetime(["2026-01-01 12:00"]), "label": ["x"], "response_time_s": [0.1]})
+    df = pd.DataFrame(
+        {
+            "timestamp": pd.to_datetime(["2026-01-01 12:00"]),
+            "label": ["x"],
+            "response_time_s": [0.1],
+        }
+    )
     out = DEMO.conform(df)
     assert out["timestamp"].iloc[0] == pd.Timestamp("2026-01-01 12:00", tz="UTC")
 
@@ -56,7 +62,9 @@ def test_uncastable_value_is_a_schema_error() -> None:
 
 
 def test_assert_conforms_catches_wrong_dtype() -> None:
-    out = DEMO.conform(pd.DataFrame({"timestamp": ["2026-01-01"], "label": ["a"], "response_time_s": [1.0]}))
+    out = DEMO.conform(
+        pd.DataFrame({"timestamp": ["2026-01-01"], "label": ["a"], "response_time_s": [1.0]})
+    )
     out["response_time_s"] = out["response_time_s"].astype("int64")
     with pytest.raises(SchemaError, match="has dtype int64"):
         assert_conforms(out, DEMO)

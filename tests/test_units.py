@@ -22,7 +22,14 @@ def test_conversions_keep_container_types() -> None:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("250ms", 0.25), ("1.5 s", 1.5), ("2m3.5s", 123.5), ("12.3µs", 12.3e-6), ("1h", 3600.0), ("7ns", 7e-9)],
+    [
+        ("250ms", 0.25),
+        ("1.5 s", 1.5),
+        ("2m3.5s", 123.5),
+        ("12.3µs", 12.3e-6),
+        ("1h", 3600.0),
+        ("7ns", 7e-9),
+    ],
 )
 def test_parse_duration(text: str, seconds: float) -> None:
     assert units.parse_duration(text) == pytest.approx(seconds)

@@ -28,7 +28,9 @@ def test_malformed_input_gives_format_error(notebook, tmp_path) -> None:
     from perfnb.report.run import notebook_parameters
 
     params = notebook_parameters(notebook)
-    path_params = [n for n in params if n.endswith("_path") and params[n]["default"] not in ("''", '""', "")]
+    path_params = [
+        n for n in params if n.endswith("_path") and params[n]["default"] not in ("''", '""', "")
+    ]
     if not path_params:
         pytest.skip("no path parameter with a default")
     bad = tmp_path / "garbage.json"

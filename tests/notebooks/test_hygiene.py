@@ -45,8 +45,12 @@ def test_every_parameter_documented_and_literal(notebook) -> None:
     assert params
     for name, info in params.items():
         assert info["help"], f"parameter {name!r} has no help comment"
-        assert info["inferred_type_name"] not in ("None",), f"parameter {name!r} has no type annotation"
-        assert "|" not in (info["inferred_type_name"] or ""), f"{name}: no `X | None` (papermill drops it)"
+        assert info["inferred_type_name"] not in ("None",), (
+            f"parameter {name!r} has no type annotation"
+        )
+        assert "|" not in (info["inferred_type_name"] or ""), (
+            f"{name}: no `X | None` (papermill drops it)"
+        )
 
 
 def test_no_outputs_committed(notebook) -> None:
@@ -75,6 +79,9 @@ def test_no_secrets_or_side_doors(notebook) -> None:
 
 def test_ruff_clean() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", *map(str, NOTEBOOKS)], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "ruff", "check", *map(str, NOTEBOOKS)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert out.returncode == 0, out.stdout + out.stderr
