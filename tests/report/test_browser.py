@@ -29,7 +29,9 @@ def _png() -> str:
 
 def test_report_renders_offline_in_chromium(tmp_path) -> None:
     nb = _executed_notebook()
-    nb.cells[1].outputs[1] = nbformat.v4.new_output("display_data", data={"image/png": _png(), "text/plain": "fig"})
+    nb.cells[1].outputs[1] = nbformat.v4.new_output(
+        "display_data", data={"image/png": _png(), "text/plain": "fig"}
+    )
     page = tmp_path / "report.html"
     render_html(nb, page, banner=EVIL)
     result = browser.load(page)

@@ -15,7 +15,9 @@ EVIL = '<script>alert(1)</script>"onmouseover="alert(2)'
 
 def _executed_notebook() -> nbformat.NotebookNode:
     """A notebook as papermill would leave it, with a findings output and a figure."""
-    findings = Findings([Finding(rule="T1", name="x", severity=Severity.critical, title=EVIL, location=EVIL)])
+    findings = Findings(
+        [Finding(rule="T1", name="x", severity=Severity.critical, title=EVIL, location=EVIL)]
+    )
     nb = nbformat.v4.new_notebook()
     nb.metadata["title"] = "Report <title> & co"
     code = nbformat.v4.new_code_cell("secret_code_marker = 1")
@@ -28,7 +30,9 @@ def _executed_notebook() -> nbformat.NotebookNode:
                 "text/plain": repr(findings),
             },
         ),
-        nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}),
+        nbformat.v4.new_output(
+            "display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}
+        ),
     ]
     nb.cells = [nbformat.v4.new_markdown_cell("# Title"), code]
     return nb
