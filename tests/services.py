@@ -43,11 +43,16 @@ def free_port() -> int:
 
 
 def wait_for_port(
-    port: int, timeout_s: float = 30.0, check: Callable[[], bool] | None = None
+    port: int,
+    timeout_s: float = 30.0,
+    check: Callable[[], bool] | None = None,
+    process: subprocess.Popen[bytes] | None = None,
 ) -> bool:
-    """Wait until something accepts connections on *port* (and *check* passes, if given)."""
+    """Wait until something accepts connections on *port* (and *check* passes); False if *process* exits."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            return False
         with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
             s.settimeout(0.5)
             if s.connect_ex(("127.0.0.1", port)) == 0 and (check is None or check()):
@@ -98,10 +103,11 @@ def _fail_start(
     detail = ""
     if result is not None:
         detail = f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}\n"
+    elif svc.process is not None and svc.process.poll() is not None:
+        detail = f"exit {svc.process.returncode}\n"
+    log = svc.log()  # read before stop() removes the folder
     svc.stop()
-    pytest.fail(
-        f"{svc.name} did not start: {' '.join(cmd)}\n{detail}log:\n{svc.log()}", pytrace=False
-    )
+    pytest.fail(f"{svc.name} did not start: {' '.join(cmd)}\n{detail}log:\n{log}", pytrace=False)
 
 
 # ----------------------------------------------------------------------------------------------- PostgreSQL
@@ -305,7 +311,7 @@ def start_redis(*, extra_args: list[str] | None = None) -> Service:
     ]
     svc = Service("redis", port, workdir, logfile)
     svc.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    if not wait_for_port(port):
+    if not wait_for_port(port, process=svc.process):
         _fail_start(svc, cmd, None)
     return svc
 
@@ -324,7 +330,7 @@ def start_memcached() -> Service:
     svc = Service("memcached", port, workdir, logfile)
     with logfile.open("wb") as log:
         svc.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    if not wait_for_port(port):
+    if not wait_for_port(port, process=svc.process):
         _fail_start(svc, cmd, None)
     return svc
 
@@ -344,8 +350,8 @@ def start_prometheus(scrape_targets: list[str], *, scrape_interval_s: float = 1.
     targets = ", ".join(f"'{t}'" for t in scrape_targets)
     config.write_text(
         "global:\n"
-        f"  scrape_interval: {scrape_interval_s}s\n"
-        f"  evaluation_interval: {scrape_interval_s}s\n"
+        f"  scrape_interval: {round(scrape_interval_s * 1000)}ms\n"
+        f"  evaluation_interval: {round(scrape_interval_s * 1000)}ms\n"
         "scrape_configs:\n"
         "  - job_name: perfnb-test\n"
         f"    static_configs:\n      - targets: [{targets}]\n"
@@ -360,6 +366,6 @@ def start_prometheus(scrape_targets: list[str], *, scrape_interval_s: float = 1.
     svc = Service("prometheus", port, workdir, logfile)
     with logfile.open("wb") as log:
         svc.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    if not wait_for_port(port, timeout_s=60):
+    if not wait_for_port(port, timeout_s=60, process=svc.process):
         _fail_start(svc, cmd, None)
     return svc
