@@ -33,7 +33,9 @@ class Shopper(HttpUser):
 
     @task(6)
     def product(self) -> None:
-        self.client.get(f"/product/{random.randint(1, 500)}", name="/product")
+        # most shoppers look at the 40 popular products, the rest anywhere in the catalogue
+        product = random.randint(1, 40) if random.random() < 0.9 else random.randint(1, 500)
+        self.client.get(f"/product/{product}", name="/product")
 
     @task(2)
     def orders(self) -> None:
