@@ -1,0 +1,348 @@
+"""Web-vitals analysis: Lighthouse's log-normal scoring, and good / needs-improvement / poor assessment.
+
+Entry points:
+
+* :func:`log_normal_score` and :func:`metric_score`: Lighthouse's metric score from a value and its
+  ``scoringOptions`` (``p10``, ``median``), exactly as ``shared/statistics.js getLogNormalScore`` and
+  ``core/audits/audit.js computeLogNormalScore`` compute it (Abramowitz–Stegun erf, band clamps, the
+  +5 % boost above 0.9, floor to 2 decimals);
+* :func:`performance_score`: the category score, the weighted mean of the metric scores rounded half up
+  to 2 decimals (``core/scoring.js``), from a :data:`LIGHTHOUSE_METRICS` frame;
+* :func:`rate` and :data:`THRESHOLDS`: the web-vitals ratings (web-vitals v4–v6 ``*Thresholds`` constants:
+  LCP 2.5/4 s, INP 200/500 ms, CLS 0.1/0.25, FCP 1.8/3 s, TTFB 0.8/1.8 s; FID 100/300 ms, *retired* since
+  12 March 2024 when INP replaced it);
+* :func:`assess`: the 75th percentile per group and metric, rated (for RUM beacons and Lighthouse runs);
+* :func:`assess_crux`: the same table for CrUX records, whose p75 is computed by the API.
+
+Values are in seconds (CLS unitless), as every perfnb vitals table stores them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from perfnb.errors import SchemaError
+
+__all__ = [
+    "CORE_METRICS",
+    "RETIRED",
+    "THRESHOLDS",
+    "Threshold",
+    "VitalsAssessment",
+    "assess",
+    "assess_crux",
+    "erf",
+    "log_normal_score",
+    "metric_score",
+    "performance_score",
+    "rate",
+]
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """Good / poor boundaries of one metric: ``value <= good`` is good, ``value > poor`` is poor."""
+
+    good: float
+    poor: float
+    unit: str
+
+
+#: The current thresholds (web.dev, ``GoogleChrome/web-vitals`` ``src/on*.ts``), in seconds (CLS unitless).
+THRESHOLDS: dict[str, Threshold] = {
+    "LCP": Threshold(2.5, 4.0, "s"),
+    "INP": Threshold(0.2, 0.5, "s"),
+    "CLS": Threshold(0.1, 0.25, "unitless"),
+    "FCP": Threshold(1.8, 3.0, "s"),
+    "TTFB": Threshold(0.8, 1.8, "s"),
+    "FID": Threshold(0.1, 0.3, "s"),
+}
+
+#: Metrics that were Core Web Vitals once and are no longer (FID, replaced by INP on 12 March 2024).
+RETIRED: frozenset[str] = frozenset({"FID"})
+
+#: The Core Web Vitals today: a page passes when all three are good at p75.
+CORE_METRICS: tuple[str, ...] = ("LCP", "INP", "CLS")
+
+# Abramowitz and Stegun 7.1.26, as Lighthouse's shared/statistics.js erf().
+_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+_P = 0.3275911
+_INVERSE_ERFC_ONE_FIFTH = 0.9061938024368232
+_MIN_VALUE = 5e-324  # JavaScript Number.MIN_VALUE
+
+
+def erf(x: float) -> float:
+    """Lighthouse's approximate erf (Abramowitz–Stegun 7.1.26), not :func:`math.erf`.
+
+    Examples
+    --------
+    >>> round(erf(0.5), 6)
+    0.5205
+    """
+    sign = math.copysign(1.0, x) if x != 0 else 0.0
+    x = abs(x)
+    a1, a2, a3, a4, a5 = _A
+    t = 1 / (1 + _P * x)
+    y = t * (a1 + t * (a2 + t * (a3 + t * (a4 + t * a5))))
+    return sign * (1 - y * math.exp(-x * x))
+
+
+def log_normal_score(value: float, *, p10: float, median: float) -> float:
+    """The complementary log-normal percentile of *value* (``getLogNormalScore``), clamped per band.
+
+    Parameters
+    ----------
+    value, p10, median
+        The metric value and the curve's control points, in the same unit.
+
+    Returns
+    -------
+    float
+        In [0.9, 1] at or below p10, [0.5, 0.9) up to the median, [0, 0.5) above it.
+
+    Examples
+    --------
+    >>> log_normal_score(2500, p10=2500, median=4000)
+    0.9
+    >>> log_normal_score(4000, p10=2500, median=4000)
+    0.5
+    """
+    if median <= 0 or p10 <= 0 or p10 >= median:
+        raise SchemaError(
+            f"scoring control points p10={p10!r}, median={median!r} are invalid",
+            expected="0 < p10 < median",
+        )
+    if value <= 0:
+        return 1.0
+    x_log_ratio = math.log(max(_MIN_VALUE, value / median))
+    p10_log_ratio = -math.log(max(_MIN_VALUE, p10 / median))
+    standardized = x_log_ratio * _INVERSE_ERFC_ONE_FIFTH / p10_log_ratio
+    percentile = (1 - erf(standardized)) / 2
+    if value <= p10:
+        return max(0.9, min(1.0, percentile))
+    if value <= median:
+        return max(0.5, min(0.8999999999999999, percentile))
+    return max(0.0, min(0.49999999999999994, percentile))
+
+
+def metric_score(value: float, *, p10: float, median: float) -> float:
+    """A Lighthouse metric audit's score (``Audit.computeLogNormalScore``): boost above 0.9, floor to 0.01.
+
+    Examples
+    --------
+    >>> metric_score(10884.681, p10=2500, median=4000)  # sample_v2's LCP
+    0.0
+    >>> metric_score(0.099576, p10=0.1, median=0.25)  # sample_v2's CLS
+    0.9
+    """
+    percentile = log_normal_score(value, p10=p10, median=median)
+    if percentile > 0.9:
+        percentile += 0.05 * (percentile - 0.9)
+    return min(1.0, math.floor(percentile * 100) / 100)
+
+
+def _records(df: pd.DataFrame) -> list[Any]:
+    return list(df.itertuples(index=False))
+
+
+def _round2(value: float) -> float:
+    """JavaScript ``Math.round(v * 100) / 100`` (half rounds up, unlike Python's round)."""
+    return math.floor(value * 100 + 0.5) / 100
+
+
+def performance_score(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Recompute each run's performance score from its metric values, as Lighthouse does.
+
+    Parameters
+    ----------
+    metrics
+        A frame conforming to :data:`perfnb.io.lighthouse.LIGHTHOUSE_METRICS` (``run``, ``metric``,
+        ``value``, ``p10``, ``median``, ``weight``, ``score``).
+
+    Returns
+    -------
+    DataFrame
+        One row per run: ``run``, ``score_recomputed`` (the category score) and ``metric_scores_match``
+        (whether every recomputed metric score equals the report's). ``score_recomputed`` is NaN when a
+        weighted metric has no value (Lighthouse's score is then ``null``).
+
+    Raises
+    ------
+    SchemaError
+        If a column is missing.
+    """
+    needed = {"run", "metric", "value", "p10", "median", "weight", "score"}
+    if missing := needed - set(metrics.columns):
+        raise SchemaError(
+            f"lighthouse metrics frame lacks {sorted(missing)}", expected=str(sorted(needed))
+        )
+    rows = []
+    for run, group in metrics.groupby("run", observed=True, sort=False):
+        weighted = group[group["weight"].fillna(0) > 0]
+        total = 0.0
+        weight = 0.0
+        all_match = True
+        valid = True
+        for rec in _records(weighted):
+            value, p10, median = float(rec.value), float(rec.p10), float(rec.median)
+            if any(math.isnan(v) for v in (value, p10, median)):
+                valid = False
+                continue
+            # Lighthouse scores in its own units (ms for times); the curve is scale-free, but the
+            # floor() after it is not exactly, so score in ms to get the same float path.
+            scale = 1000.0 if rec.unit == "s" else 1.0
+            s = metric_score(value * scale, p10=p10 * scale, median=median * scale)
+            reported = rec.score
+            if pd.isna(reported) or abs(s - float(reported)) > 1e-9:
+                all_match = False
+            total += s * float(rec.weight)
+            weight += float(rec.weight)
+        score = _round2(total / weight) if valid and weight else math.nan
+        rows.append({"run": run, "score_recomputed": score, "metric_scores_match": all_match})
+    return pd.DataFrame(rows, columns=["run", "score_recomputed", "metric_scores_match"])
+
+
+def rate(metric: str, value: float | None, *, bins: str = "web-vitals") -> str:
+    """Rate one value: ``"good"``, ``"needs-improvement"`` or ``"poor"`` (``""`` for unknown/NaN).
+
+    ``bins="web-vitals"`` uses the library's rule (``value <= good`` is good, ``> poor`` is poor);
+    ``bins="crux"`` uses CrUX's half-open histogram bins (``[0, good)``, ``[good, poor)``, ``[poor, ∞)``),
+    which differ only on a boundary: CrUX rounds CLS p75 to 2 decimals, so a ``"0.10"`` p75 is a
+    needs-improvement page in CrUX (its good density is below 75 %).
+
+    Examples
+    --------
+    >>> rate("LCP", 2.5), rate("INP", 0.3), rate("CLS", 0.26)
+    ('good', 'needs-improvement', 'poor')
+    """
+    th = THRESHOLDS.get(metric)
+    if th is None or value is None or math.isnan(value):
+        return ""
+    if bins == "crux":
+        return "good" if value < th.good else "poor" if value >= th.poor else "needs-improvement"
+    if value <= th.good:
+        return "good"
+    if value > th.poor:
+        return "poor"
+    return "needs-improvement"
+
+
+_ASSESSMENT_COLUMNS = ["metric", "p75", "unit", "rating", "samples", "retired", "core"]
+
+
+def _finish(out: pd.DataFrame, by: Sequence[str], bins: str = "web-vitals") -> pd.DataFrame:
+    out["rating"] = [rate(m, v, bins=bins) for m, v in zip(out["metric"], out["p75"], strict=True)]
+    out["unit"] = [THRESHOLDS[m].unit if m in THRESHOLDS else "" for m in out["metric"]]
+    out["retired"] = out["metric"].isin(list(RETIRED))
+    out["core"] = out["metric"].isin(list(CORE_METRICS))
+    out = out[[*by, *_ASSESSMENT_COLUMNS]].reset_index(drop=True)
+    out["metric"] = out["metric"].astype("category")
+    out["rating"] = out["rating"].astype("category")
+    return out
+
+
+def assess(frame: pd.DataFrame, *, by: Sequence[str] = ("page", "form_factor")) -> pd.DataFrame:
+    """The 75th percentile of each metric per group, rated good / needs-improvement / poor.
+
+    Parameters
+    ----------
+    frame
+        Long frame with ``metric`` and ``value`` columns (a RUM table, or Lighthouse metrics).
+    by
+        Grouping columns that exist in *frame* (absent ones are ignored).
+
+    Returns
+    -------
+    DataFrame
+        ``*by, metric, p75, unit, rating, samples, retired, core``. ``p75`` uses linear interpolation
+        (``numpy.quantile``), as CrUX's percentiles are estimated from the distribution, not a sample.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"metric": ["LCP"] * 4, "value": [1.0, 2.0, 3.0, 5.0]})
+    >>> assess(df)[["metric", "p75", "rating"]].to_dict("records")
+    [{'metric': 'LCP', 'p75': 3.5, 'rating': 'needs-improvement'}]
+    """
+    if "metric" not in frame.columns or "value" not in frame.columns:
+        raise SchemaError("frame lacks 'metric' or 'value'", expected="a long vitals frame")
+    keys = [c for c in by if c in frame.columns]
+    data = frame.dropna(subset=["value"])
+    rows = []
+    for key, group in data.groupby([*keys, "metric"], observed=True, sort=True):
+        key_t = tuple(key)
+        values = group["value"].to_numpy(dtype=float)
+        rows.append(
+            {
+                **dict(zip([*keys, "metric"], key_t, strict=True)),
+                "p75": float(np.quantile(values, 0.75)),
+                "samples": len(values),
+            }
+        )
+    out = pd.DataFrame(rows, columns=[*keys, "metric", "p75", "samples"])
+    out["samples"] = out["samples"].astype("int64")
+    return _finish(out, keys)
+
+
+def assess_crux(crux: pd.DataFrame, *, period: str = "last") -> pd.DataFrame:
+    """Rate the p75 of every metric in a CrUX table (:data:`perfnb.io.crux.CRUX_METRICS`).
+
+    Parameters
+    ----------
+    crux
+        The frame :func:`perfnb.read_crux` returns.
+    period
+        ``"last"``: only the latest collection period per key and form factor; ``"all"``: every period.
+
+    Returns
+    -------
+    DataFrame
+        ``key, form_factor, period_end, metric, p75, unit, rating, samples, retired, core`` plus
+        ``api_rating``: the histogram bin of the API's own response that holds its p75 (the category the
+        API implies: good when the good density is at least 75 %, poor when the poor density is above
+        25 %), so the two can be compared.
+    """
+    needed = {"key", "form_factor", "period_end", "metric", "p75", "good_ratio", "poor_ratio"}
+    if missing := needed - set(crux.columns):
+        raise SchemaError(f"CrUX frame lacks {sorted(missing)}", expected=str(sorted(needed)))
+    data = crux.dropna(subset=["p75"]).copy()
+    if period == "last" and len(data):
+        last = data.groupby(["key", "form_factor"], observed=True)["period_end"].transform("max")
+        data = data[data["period_end"] == last]
+    data["samples"] = 0
+    keys = ["key", "form_factor", "period_end"]
+    api = [_bin(g, p) for g, p in zip(data["good_ratio"], data["poor_ratio"], strict=True)]
+    out = _finish(data.reset_index(drop=True), keys, bins="crux")
+    out["samples"] = out["samples"].astype("int64")
+    out["api_rating"] = pd.Categorical(api)
+    return out
+
+
+def _bin(good_ratio: float, poor_ratio: float) -> str:
+    """The histogram bin that holds the 75th percentile, from the densities alone."""
+    if math.isnan(good_ratio) or math.isnan(poor_ratio):
+        return ""
+    if good_ratio >= 0.75:
+        return "good"
+    if poor_ratio > 0.25:
+        return "poor"
+    return "needs-improvement"
+
+
+@dataclass(frozen=True)
+class VitalsAssessment:
+    """A p75 assessment table (:func:`assess` / :func:`assess_crux`) that field-data rules check.
+
+    ``origin`` names where the data came from (``"crux"``, ``"rum"``).
+    """
+
+    frame: pd.DataFrame
+    origin: str = "field"
+
+    def __repr__(self) -> str:
+        return f"<VitalsAssessment {self.origin} {len(self.frame)} row(s)>"
