@@ -221,6 +221,33 @@ class Findings(Sequence[Finding]):
         """The findings of one rule, by code (``"PG001"``) or slug (``"seq-scan-filter"``)."""
         return Findings(f for f in self._items if rule in (f.rule, f.name))
 
+    def collapse(self) -> Findings:
+        """Merge repeats: findings with the same rule, location, run and recommendation become one.
+
+        A log of 100 plans of the same slow query yields one finding, not 100: the most severe of the
+        repeats is kept (the first of equals), with ``occurrences`` added to its evidence.
+        """
+        groups: dict[tuple[str, str, str, str], list[Finding]] = {}
+        for f in self._items:
+            groups.setdefault((f.rule, f.location, f.run, f.recommendation), []).append(f)
+        out = []
+        for repeats in groups.values():
+            keep = max(repeats, key=lambda f: int(f.severity))
+            if len(repeats) > 1:
+                evidence = {**dict(keep.evidence), "occurrences": len(repeats)}
+                keep = Finding(
+                    rule=keep.rule,
+                    name=keep.name,
+                    severity=keep.severity,
+                    title=f"{keep.title} (×{len(repeats)})",
+                    location=keep.location,
+                    evidence=evidence,
+                    recommendation=keep.recommendation,
+                    run=keep.run,
+                )
+            out.append(keep)
+        return Findings(out)
+
     def to_frame(self) -> pd.DataFrame:
         """One row per finding, conforming to :data:`perfnb.schema.FINDINGS`."""
         from perfnb.schema import FINDINGS
@@ -498,6 +525,7 @@ def check(
     thresholds_file: str | os.PathLike[str] | None = None,
     select: Iterable[str] | None = None,
     ignore: Iterable[str] = (),
+    collapse: bool = True,
     **thresholds: float,
 ) -> Findings:
     """Run every rule that applies to *obj* and return what they found.
@@ -510,6 +538,9 @@ def check(
         TOML or YAML file of threshold overrides; keyword arguments win over it.
     select, ignore
         Rule codes or slugs to run only / to skip.
+    collapse
+        For a list of objects, merge repeated findings (:meth:`Findings.collapse`): a log of many plans
+        of one query reports each problem once, with its number of occurrences.
     **thresholds
         Threshold overrides by name (see :data:`THRESHOLDS`), e.g. ``p95_max_s=0.8``.
 
@@ -540,7 +571,7 @@ def check(
         out: list[Finding] = []
         for item in obj:
             out.extend(check(item, select=select, ignore=ignore, **overrides))
-        return Findings(out)
+        return Findings(out).collapse() if collapse else Findings(out)
     applicable = rules(obj)
     known = {r.code for r in _RULES.values()} | {r.name for r in _RULES.values()}
     wanted = set(select) if select is not None else None

@@ -151,7 +151,11 @@ def test_check_runs_applicable_rules_with_overrides(tmp_path) -> None:
     f.write_text("p95_max_s = 5\n")
     assert len(perfnb.check(_Thing(4.0), thresholds_file=f)) == 0
     assert len(perfnb.check(_Thing(2.0), ignore=["test-slow-thing"])) == 0
-    assert len(perfnb.check([_Thing(2.0), _Thing(3.0)])) == 2
+    repeated = perfnb.check([_Thing(2.0), _Thing(3.0)])
+    assert len(repeated) == 1
+    assert repeated[0].evidence["occurrences"] == 2
+    assert repeated[0].title == "slow thing (×2)"
+    assert len(perfnb.check([_Thing(2.0), _Thing(3.0)], collapse=False)) == 2
     with pytest.raises(ConfigError, match="unknown rule"):
         perfnb.check(_Thing(2.0), select=["NOPE"])
 
