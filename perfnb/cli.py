@@ -230,6 +230,7 @@ def check_cmd(
 @cli.command("report")
 @click.option("--profile", type=click.Path(), help="Profile file, folder or glob.")
 @click.option("--plans", type=click.Path(), help="EXPLAIN JSON file, folder or auto_explain log.")
+@click.option("--statements", type=click.Path(), help="pg_stat_statements CSV export.")
 @click.option("--loadtest", type=click.Path(), help="Load-test results: file, prefix or folder.")
 @click.option(
     "--metrics", type=click.Path(), help="Metrics export (Prometheus JSON, scrape, Grafana CSV)."
@@ -258,6 +259,7 @@ def check_cmd(
 def report_cmd(
     profile: str | None,
     plans: str | None,
+    statements: str | None,
     loadtest: str | None,
     metrics: str | None,
     lighthouse: str | None,
@@ -277,6 +279,7 @@ def report_cmd(
     given = {
         "profile": profile,
         "plans": plans,
+        "statements": statements,
         "loadtest": loadtest,
         "metrics": metrics,
         "lighthouse": lighthouse,

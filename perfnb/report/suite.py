@@ -30,9 +30,11 @@ from perfnb.report.run import ExitCode, RunResult, list_notebooks, notebook_para
 __all__ = ["SOURCES", "ReportResult", "run_report", "write_index"]
 
 #: source kind → (notebook, parameter); the overall report takes ``<kind>_path`` parameters of its own.
+#: A kind with no notebook of its own (``""``) goes to the overall report only.
 SOURCES: dict[str, tuple[str, str]] = {
     "profile": ("profile_hotspots", "profile_path"),
     "plans": ("plan_review", "plan_path"),
+    "statements": ("", "statements_path"),
     "loadtest": ("loadtest_report", "loadtest_path"),
     "metrics": ("metrics_trends", "metrics_path"),
     "lighthouse": ("web_vitals", "lighthouse_path"),
@@ -43,6 +45,7 @@ SOURCES: dict[str, tuple[str, str]] = {
 REPORT_PARAMS: dict[str, str] = {
     "profile": "profile_path",
     "plans": "plan_path",
+    "statements": "statements_path",
     "loadtest": "loadtest_path",
     "metrics": "metrics_path",
     "lighthouse": "lighthouse_path",
@@ -117,16 +120,17 @@ def run_report(
     plan: dict[str, dict[str, Any]] = {}
     for kind, path in sources.items():
         notebook, param = SOURCES[kind]
-        if notebook not in available:
+        if not notebook or notebook not in available:
             continue
         params = plan.setdefault(notebook, {})
         params[param] = str((base / Path(path)).resolve()) if "://" not in str(path) else str(path)
     if OVERALL in available:
         declared = notebook_parameters(available[OVERALL])
+        # the overall report gets exactly the sources given: its sample defaults are cleared
         plan[OVERALL] = {
-            REPORT_PARAMS[k]: str((base / Path(p)).resolve())
-            for k, p in sources.items()
-            if REPORT_PARAMS[k] in declared
+            param: (str((base / Path(sources[k])).resolve()) if k in sources else "")
+            for k, param in REPORT_PARAMS.items()
+            if param in declared
         }
     if baseline_dir is not None:
         bdir = (base / Path(baseline_dir)).resolve()
@@ -134,6 +138,8 @@ def run_report(
             if "baseline_path" not in notebook_parameters(available[notebook]):
                 continue
             for value in list(params.values()):
+                if not value:
+                    continue
                 candidate = bdir / Path(value).name
                 if candidate.exists():
                     params["baseline_path"] = str(candidate)
