@@ -14,7 +14,7 @@ server process) profile it, then saves:
 ``postgresql.json``         the server's jsonlog: auto_explain plans of statements slower than 20 ms, stamped
 ``pg_stat_statements.csv``  the view, exported with COPY … CSV HEADER
 ``prometheus/*.json``       query_range responses over the run (rates, p95, errors, pool, in-flight)
-``redis_info_*.txt``        Redis INFO before and after the load
+``redis_info.txt``          Redis INFO before and after the load (two snapshots, one after the other)
 ``lighthouse.json``         Lighthouse (npm, Debian chromium, headless) on the shop's home page
 
 The healthy variant repairs every planted bottleneck and runs a gentler load: the baseline that
@@ -69,13 +69,24 @@ PROM_QUERIES = {
 }
 
 
-def static_assets(folder: Path) -> None:
+def static_assets(folder: Path, *, fixed: bool = False) -> None:
     """Write the shop's front page with its planted front-end problems (render-blocking CSS/JS, a large
-    image without dimensions that shifts the layout, a large script mostly unused)."""
+    image without dimensions that shifts the layout, a large script mostly unused); the fixed page has a
+    small inline style, no script and a small image with its dimensions."""
     import numpy as np
     from matplotlib import image
 
     folder.mkdir(parents=True, exist_ok=True)
+    if fixed:
+        image.imsave(folder / "hero.png", np.linspace(0, 1, 120 * 200 * 3).reshape(120, 200, 3))
+        (folder / "index.html").write_text(
+            "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Demo shop</title>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            "<style>body{font-family:sans-serif;margin:2em}</style></head>"
+            "<body><h1>Demo shop</h1><img src='/static/hero.png' alt='Our products' width='200' height='120'>"
+            "<p>Fresh products every day. Search your orders, browse the catalogue.</p></body></html>\n"
+        )
+        return
     rng = np.random.default_rng(7)
     image.imsave(
         folder / "hero.png", rng.random((900, 1400, 3))
@@ -159,7 +170,7 @@ def run(variant: str, *, lighthouse: bool) -> None:
         shutil.rmtree(out)
     (out / "plans").mkdir(parents=True)
     (out / "prometheus").mkdir()
-    static_assets(ROOT / "data" / "demo" / "static")
+    static_assets(ROOT / "data" / "demo" / "static", fixed=fixed)
 
     pg = services.start_postgres()
     redis = services.start_redis(
@@ -179,7 +190,7 @@ def run(variant: str, *, lighthouse: bool) -> None:
         prom = services.start_prometheus([f"127.0.0.1:{port}"], scrape_interval_s=1.0)
         time.sleep(3)
         rc = shop.Redis("127.0.0.1", redis.port)
-        (out / "redis_info_before.txt").write_text(rc.info())
+        info_before = rc.info()
 
         steps = "2:20,4:20" if fixed else "5:20,10:20,20:20,40:20"
         duration = sum(int(p.split(":")[1]) for p in steps.split(","))
@@ -235,7 +246,8 @@ def run(variant: str, *, lighthouse: bool) -> None:
                     file=sys.stderr,
                 )
         time.sleep(2)
-        (out / "redis_info_after.txt").write_text(rc.info())
+        # two INFO snapshots, one after the other: hit ratio is their difference, not lifetime counters
+        (out / "redis_info.txt").write_text(info_before + rc.info())
         assert app.stats is not None
         app.stats.dump_stats(str(out / "profile.pstats"))
 
