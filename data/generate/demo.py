@@ -270,10 +270,11 @@ def run(variant: str, *, lighthouse: bool) -> None:
                 for line in log.read_text().splitlines()
                 if "duration:" in line and "plan" in line.lower()
             ]
-            # keep about 120 plans spread over the whole run (the timeline needs every step of the load)
-            (out / "postgresql.json").write_text(
-                "\n".join(lines[:: max(1, len(lines) // 120)]) + "\n"
-            )
+            # keep about 120 plans spread over the whole run (the timeline needs every step of the load);
+            # a healthy run logs no slow statement, and then there is no log to keep
+            if lines:
+                kept = lines[:: max(1, len(lines) // 120)]
+                (out / "postgresql.json").write_text("\n".join(kept) + "\n")
         if lighthouse:
             run_lighthouse(f"http://127.0.0.1:{port}/", out / "lighthouse.json")
     finally:

@@ -8,6 +8,7 @@ code and ``remove-output`` their output (the MyST/Jupyter Book vocabulary); repo
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -59,6 +60,8 @@ def render_html(
         exclude_output_prompt=True,
     )
     exporter.register_preprocessor(TagRemovePreprocessor(config=cfg), enabled=True)
+    # nbconvert warns on stderr about figures without alt text; matplotlib outputs never have one
+    exporter.log.setLevel(logging.ERROR)
     resources = {"perfnb_banner": esc(banner) if banner else ""}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     if output is not None:
