@@ -562,6 +562,7 @@ def check(
     >>> len(perfnb_findings)
     0
     """
+    _load_rule_modules()  # rule modules declare their own thresholds; they must exist before validation
     overrides: dict[str, Any] = {}
     if thresholds_file is not None:
         overrides.update(load_thresholds(thresholds_file))

@@ -301,6 +301,10 @@ def run_notebook(
     exit_code = ExitCode.OK
     message = ""
     error: dict[str, str] | None = None
+    # Figures must reach the notebook as inline images even when the caller runs with MPLBACKEND=Agg
+    # (CI, make): the kernel inherits the environment, so set the inline backend for its lifetime.
+    saved_backend = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     try:
         papermill.execute_notebook(
             str(path),
@@ -320,6 +324,11 @@ def run_notebook(
         exit_code = ExitCode.NOTEBOOK
         message = f"{type(err).__name__}: {err}".replace("\n", " ")
         error = {"ename": type(err).__name__, "evalue": str(err), "cell": ""}
+    finally:
+        if saved_backend is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = saved_backend
 
     findings = Findings()
     if executed.exists():
