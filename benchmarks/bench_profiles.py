@@ -1,0 +1,118 @@
+"""Benchmark the profile readers against the plain alternatives (prints times and ratios; no asserts).
+
+1. ``perfnb.read_profile`` on a cProfile dump with >= 5,000 functions vs ``pstats.Stats(path)`` alone
+   (target: ratio <= 2).
+2. ``perfnb.read_folded`` on a 1,000,000-line folded file vs reading and splitting its lines in plain Python
+   (target: ratio <= 2).
+
+Run: ``.venv/bin/python benchmarks/bench_profiles.py``.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import pstats
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import perfnb
+
+
+def _best(fn, repeat: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def make_pstats(folder: Path, n_functions: int = 6000) -> Path:
+    """Profile a program made of *n_functions* distinct functions calling each other."""
+    src = ["def f0(x):\n    return x + 1\n"]
+    for i in range(1, n_functions):
+        src.append(
+            f"def f{i}(x):\n    return f{i - 1}(x) if x % {i % 7 + 2} else f{(i * 7) % i}(x)\n"
+        )
+    src.append("def run():\n    s = 0\n")
+    for i in range(0, n_functions, 1):
+        src.append(f"    s += f{i}({i})\n")
+    src.append("    return s\n")
+    code = "".join(src)
+    path = folder / "gen_module.py"
+    path.write_text(code)
+    ns: dict[str, object] = {}
+    exec(compile(code, str(path), "exec"), ns)  # noqa: S102 - generated benchmark code
+    prof = cProfile.Profile()
+    import sys
+
+    sys.setrecursionlimit(100000)
+    prof.enable()
+    ns["run"]()  # type: ignore[operator]
+    prof.disable()
+    out = folder / "big.prof"
+    prof.dump_stats(out)
+    return out
+
+
+def make_folded(folder: Path, lines: int = 1_000_000) -> Path:
+    """Random walks over a call graph of 2,000 functions (each calls 8 others), 3-25 frames deep."""
+    rng = random.Random(1)
+    names = [f"func_{i} (module_{i % 50}.py:{i})" for i in range(2000)]
+    callees = [[rng.randrange(len(names)) for _ in range(8)] for _ in names]
+    out = folder / "big.folded.txt"
+    with out.open("w") as fh:
+        for _ in range(lines):
+            f = rng.randrange(20)
+            frames = [names[f]]
+            for _ in range(rng.randrange(2, 25)):
+                f = rng.choice(callees[f])
+                frames.append(names[f])
+            fh.write(";".join(frames))
+            fh.write(f" {rng.randrange(1, 50)}\n")
+    return out
+
+
+def cold_read(path: Path) -> object:
+    """read_profile with perfnb's key-normalisation caches cleared (no warm-cache advantage)."""
+    from perfnb.io.profiles._model import normalize_file, normalize_key
+
+    normalize_key.cache_clear()
+    normalize_file.cache_clear()
+    return perfnb.read_profile(path)
+
+
+def plain_split(path: Path) -> int:
+    n = 0
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            stack, _, count = line.rstrip("\n").rpartition(" ")
+            n += len(stack.split(";")) + int(count)
+    return n
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        big = make_pstats(folder)
+        n = len(pstats.Stats(str(big)).stats)  # type: ignore[attr-defined]
+        ours = _best(lambda: cold_read(big))
+        ref = _best(lambda: pstats.Stats(str(big)))
+        print(f"pstats: {n} functions, {big.stat().st_size / 1e6:.1f} MB")
+        print(f"  perfnb.read_profile {ours * 1e3:8.1f} ms")
+        print(f"  pstats.Stats        {ref * 1e3:8.1f} ms")
+        print(f"  ratio               {ours / ref:8.2f}  (target <= 2)")
+        folded = make_folded(folder)
+        ours = _best(lambda: perfnb.read_folded(folded), repeat=2)
+        ref = _best(lambda: plain_split(folded), repeat=2)
+        n_lines = sum(1 for _ in folded.open())
+        print(f"folded: {n_lines:,} lines, {folded.stat().st_size / 1e6:.0f} MB")
+        print(f"  perfnb.read_folded  {ours:8.2f} s")
+        print(f"  read + split lines  {ref:8.2f} s")
+        print(f"  ratio               {ours / ref:8.2f}  (target <= 2)")
+
+
+if __name__ == "__main__":
+    main()
