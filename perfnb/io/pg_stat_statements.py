@@ -1,0 +1,150 @@
+"""pg_stat_statements exports and table/index usage: normalised frames and the objects rules apply to.
+
+Entry points: :func:`read_pg_stat_statements` (a CSV export of the view: ``COPY (SELECT * FROM
+pg_stat_statements) TO STDOUT CSV HEADER``), :func:`normalize_statements` (also used by the live
+:func:`perfnb.postgres.top_statements`), :class:`StatementStats`, :class:`TableUsage`.
+
+Column names differ by version (pg_stat_statements 1.8 / PG13 renamed ``total_time`` to
+``total_exec_time`` and added planning columns; 1.11 / PG17 renamed ``blk_read_time`` to
+``shared_blk_read_time``). They are detected and normalised: ``total_time_s = total_exec_time +
+total_plan_time`` (or the old ``total_time``), ``mean_time_s = total_time_s / calls``, ``read_time_s``
+from whichever block read time exists. Values are converted from ms to seconds.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from perfnb.errors import EmptyInputError, FormatError
+from perfnb.io._common import ensure_path, read_text, register_format, run_label
+
+__all__ = ["StatementStats", "TableUsage", "normalize_statements", "read_pg_stat_statements"]
+
+_OUT = ["queryid", "query", "calls", "rows", "total_time_s", "mean_time_s", "exec_time_s",
+        "plan_time_s", "shared_blks_hit", "shared_blks_read", "temp_blks_written", "read_time_s",
+        "time_ratio"]  # fmt: skip
+
+
+@dataclass
+class StatementStats:
+    """pg_stat_statements rows, normalised (see module docstring); rules PG020–PG022 apply to it."""
+
+    frame: pd.DataFrame
+    run: str = ""
+    columns_found: list[str] = field(default_factory=list)
+
+    def top(self, n: int = 20) -> pd.DataFrame:
+        """The *n* statements with the most total time."""
+        return (
+            self.frame.sort_values("total_time_s", ascending=False).head(n).reset_index(drop=True)
+        )
+
+
+@dataclass
+class TableUsage:
+    """pg_stat_user_tables + pg_statio_user_tables (``frame``) and pg_stat_user_indexes (``indexes``)."""
+
+    frame: pd.DataFrame
+    indexes: pd.DataFrame
+
+
+def _num(df: pd.DataFrame, *names: str) -> pd.Series | None:
+    for n in names:
+        if n in df.columns:
+            return pd.to_numeric(df[n], errors="coerce")
+    return None
+
+
+def normalize_statements(
+    raw: pd.DataFrame, *, path: str | os.PathLike[str] | None = None
+) -> pd.DataFrame:
+    """Normalise a pg_stat_statements frame of any version to the columns in ``_OUT`` (seconds).
+
+    Raises
+    ------
+    FormatError
+        When ``query``/``calls`` or every total-time column is missing.
+    """
+    cols = set(raw.columns)
+    for need in ("query", "calls"):
+        if need not in cols:
+            raise FormatError(
+                f"missing column {need!r}",
+                path=path,
+                key=need,
+                expected="pg_stat_statements columns",
+            )
+    exec_ms = _num(raw, "total_exec_time", "total_time")
+    if exec_ms is None:
+        raise FormatError(
+            "missing 'total_exec_time' (or 'total_time' before PG13)",
+            path=path,
+            expected="pg_stat_statements columns",
+        )
+    plan_ms = _num(raw, "total_plan_time")
+    out = pd.DataFrame()
+    out["queryid"] = raw["queryid"].astype("string") if "queryid" in cols else pd.NA
+    out["query"] = raw["query"].astype("string")
+    out["calls"] = pd.to_numeric(raw["calls"], errors="coerce").astype("float64")
+    rows = _num(raw, "rows")
+    out["rows"] = rows if rows is not None else float("nan")
+    out["exec_time_s"] = exec_ms * 1e-3
+    out["plan_time_s"] = plan_ms.fillna(0) * 1e-3 if plan_ms is not None else 0.0
+    out["total_time_s"] = out["exec_time_s"] + out["plan_time_s"]
+    out["mean_time_s"] = out["total_time_s"] / out["calls"].where(out["calls"] > 0)
+    for name in ("shared_blks_hit", "shared_blks_read", "temp_blks_written"):
+        s = _num(raw, name)
+        out[name] = s if s is not None else float("nan")
+    rt = _num(raw, "shared_blk_read_time", "blk_read_time")
+    out["read_time_s"] = rt * 1e-3 if rt is not None else float("nan")
+    total = float(out["total_time_s"].sum())
+    out["time_ratio"] = out["total_time_s"] / total if total > 0 else float("nan")
+    return out[_OUT].reset_index(drop=True)
+
+
+def _sniff(path: Path, head: bytes) -> bool:
+    first = head.split(b"\n", 1)[0]
+    return b"queryid" in first and b"calls" in first and b"query" in first
+
+
+@register_format(
+    "pg_stat_statements",
+    description="CSV export of the pg_stat_statements view",
+    kind="plan",
+    sniff=_sniff,
+    extensions=(".csv",),
+    priority=20,
+)
+def read_pg_stat_statements(
+    path: str | os.PathLike[str], *, run: str | None = None, encoding: str | None = None
+) -> StatementStats:
+    """Read a CSV export of pg_stat_statements (any version's columns).
+
+    Raises
+    ------
+    FormatError
+        Not a CSV, or without the needed columns.
+    EmptyInputError
+        No statement rows.
+
+    Examples
+    --------
+    >>> stats = read_pg_stat_statements("data/samples/plans/pg_stat_statements.csv")
+    >>> "total_time_s" in stats.frame.columns
+    True
+    """
+    p = ensure_path(path)
+    text = read_text(p, encoding=encoding)
+    try:
+        raw = pd.read_csv(io.StringIO(text), dtype={"queryid": "string", "query": "string"})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
+        raise FormatError(f"not a readable CSV: {err}", path=p) from err
+    if raw.empty:
+        raise EmptyInputError("no statement rows", path=p, expected="pg_stat_statements rows")
+    frame = normalize_statements(raw, path=p)
+    return StatementStats(frame, run=run_label(p, run), columns_found=[str(c) for c in raw.columns])
