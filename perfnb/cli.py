@@ -295,6 +295,26 @@ def report_cmd(
     click.get_current_context().exit(int(result.exit_code))
 
 
+@cli.command("schemas")
+@click.option(
+    "--update-readme",
+    "readme",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Rewrite the format reference between the markers in this README.",
+)
+@_guard
+def schemas_cmd(readme: str | None) -> None:
+    """Print the format reference of every table perfnb outputs (Markdown), or update a README."""
+    from perfnb.schema import markdown_reference, update_readme
+
+    if readme:
+        changed = update_readme(readme)
+        click.echo(f"{readme} {'updated' if changed else 'already up to date'}")
+    else:
+        click.echo(markdown_reference(), nl=False)
+
+
 @cli.command("demo")
 @click.option(
     "-o",

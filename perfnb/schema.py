@@ -4,7 +4,7 @@ Each reader ends with ``return SOME_SCHEMA.conform(df)``: columns are put in the
 declared dtypes, optional columns that the source lacks are added as missing values, and a required column
 that is absent raises :class:`~perfnb.errors.SchemaError` (a bug in perfnb, or a frame a user built by hand).
 Tests call :func:`assert_conforms`. The README's format reference is generated from these declarations by
-``python -m perfnb.schema`` (and a test keeps the README in sync), so a column is documented exactly once.
+``perfnb schemas --update-readme README.md`` (and a test keeps the README in sync), so a column is documented exactly once.
 
 Conventions (CONVENTIONS C.4): snake_case names; durations float seconds ``*_s``; sizes bytes ``*_bytes``;
 fractions ``*_ratio`` in 0–1; rates ``*_per_s``; counts are bare plurals (``int64`` or nullable ``Int64``);
@@ -16,7 +16,6 @@ Source modules declare their tables here with :func:`register`, so that :data:`S
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -327,16 +326,3 @@ def update_readme(path: str) -> bool:
     if new != text:
         readme.write_text(new, encoding="utf-8")
     return new != text
-
-
-def _main(argv: list[str]) -> int:
-    if argv[:1] == ["--update-readme"]:
-        changed = update_readme(argv[1] if len(argv) > 1 else "README.md")
-        sys.stdout.write("README.md updated\n" if changed else "README.md already up to date\n")
-        return 0
-    sys.stdout.write(markdown_reference())
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover - `python -m perfnb.schema`
-    raise SystemExit(_main(sys.argv[1:]))

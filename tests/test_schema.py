@@ -88,5 +88,5 @@ def test_readme_format_reference_is_generated_from_the_schemas() -> None:
     assert begin in readme and end in readme, "README lacks the generated format reference markers"
     block = readme.split(begin, 1)[1].split(end, 1)[0].strip()
     assert block == markdown_reference().strip(), (
-        "README's format reference is stale: run `.venv/bin/python -m perfnb.schema --update-readme`"
+        "README's format reference is stale: run `.venv/bin/perfnb schemas --update-readme README.md`"
     )
