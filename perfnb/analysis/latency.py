@@ -1,0 +1,283 @@
+"""Latency statistics for load tests: percentiles (selectable estimator), Apdex, per-label summary, intervals.
+
+Percentile estimators are numpy's (``numpy.percentile(method=...)``):
+
+* ``"linear"`` (default, Hyndman–Fan R7, position ``p·(n−1)``) — what **k6** computes (``TrendSink.P``);
+* ``"weibull"`` (R6, position ``p·(n+1)``) — what the **JMeter** HTML dashboard computes (commons-math
+  ``Percentile`` LEGACY); pass ``window=20000`` to also mimic its sliding window of the last 20,000 samples;
+* ``"inverted_cdf"``, ``"nearest"``, ``"hazen"`` … any numpy method.
+
+Apdex follows the Apdex standard: satisfied ≤ T, tolerating ≤ F (default F = 4T; JMeter's default is
+3T — pass ``apdex_f_s``), failed requests count in the total as frustrated.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from perfnb.errors import InputError
+from perfnb.io._common import perfnb_attrs
+
+if TYPE_CHECKING:
+    from perfnb.io.loadtest import LoadTest
+
+__all__ = ["apdex", "intervals", "jmeter_statistics", "percentile", "summarize"]
+
+_QS = (0.5, 0.9, 0.95, 0.99)
+
+
+def percentile(values: Any, q: float | list[float], method: str = "linear") -> Any:
+    """Percentile(s) *q* (0–1) of *values* with numpy estimator *method*; NaN for no values.
+
+    Examples
+    --------
+    >>> float(percentile([1.0, 2.0, 3.0, 4.0], 0.5))
+    2.5
+    >>> float(percentile([100, 170, 329], 0.9, method="weibull"))
+    329.0
+    """
+    arr = np.asarray(values, dtype="float64")
+    if arr.size == 0:
+        return np.full(np.shape(q), np.nan) if np.ndim(q) else np.nan
+    try:
+        return np.percentile(arr, np.asarray(q) * 100.0, method=method)  # type: ignore[call-overload]
+    except ValueError as err:
+        raise InputError(
+            f"unknown percentile method {method!r}", expected="a numpy method"
+        ) from err
+
+
+def apdex(response_time_s: Any, success: Any, t_s: float = 0.5, f_s: float | None = None) -> float:
+    """Apdex score: (satisfied + tolerating/2) / total; failed requests are frustrated.
+
+    Examples
+    --------
+    >>> apdex([0.1, 0.6, 3.0], [True, True, True], t_s=0.5)
+    0.5
+    """
+    rt = np.asarray(response_time_s, dtype="float64")
+    ok = np.asarray(success, dtype=bool)
+    if rt.size == 0:
+        return float("nan")
+    f = 4.0 * t_s if f_s is None else f_s
+    sat = np.count_nonzero(ok & (rt <= t_s))
+    tol = np.count_nonzero(ok & (rt > t_s) & (rt <= f))
+    return float((sat + tol / 2.0) / rt.size)
+
+
+def _row(
+    label: str,
+    rt: np.ndarray,
+    ok: np.ndarray,
+    start: np.ndarray,
+    nbytes: np.ndarray | None,
+    sbytes: np.ndarray | None,
+    *,
+    method: str,
+    window: int | None,
+    apdex_t_s: float,
+    apdex_f_s: float | None,
+) -> dict[str, Any]:
+    n = int(rt.size)
+    pr = rt[-window:] if window and n > window else rt
+    p50, p90, p95, p99 = (float(x) for x in percentile(pr, list(_QS), method))
+    span = float((start + rt).max() - start.min()) if n else float("nan")
+    thr = n / span if n and span > 0 else float("nan")
+    fails = int(n - np.count_nonzero(ok))
+    return {
+        "label": label,
+        "requests": n,
+        "failures": fails,
+        "error_ratio": fails / n if n else float("nan"),
+        "mean_s": float(rt.mean()) if n else float("nan"),
+        "min_s": float(rt.min()) if n else float("nan"),
+        "p50_s": p50,
+        "p90_s": p90,
+        "p95_s": p95,
+        "p99_s": p99,
+        "max_s": float(rt.max()) if n else float("nan"),
+        "throughput_per_s": thr,
+        "received_bytes_per_s": float(np.nansum(nbytes)) / span
+        if nbytes is not None and span > 0
+        else np.nan,
+        "sent_bytes_per_s": float(np.nansum(sbytes)) / span
+        if sbytes is not None and span > 0
+        else np.nan,
+        "apdex": apdex(rt, ok, apdex_t_s, apdex_f_s),
+    }
+
+
+def summarize(
+    lt: LoadTest,
+    *,
+    apdex_t_s: float = 0.5,
+    apdex_f_s: float | None = None,
+    method: str = "linear",
+    window: int | None = None,
+    include_controllers: bool = False,
+) -> pd.DataFrame:
+    """Per-label and ``Total`` summary of a load test (``loadtest_summary``).
+
+    From requests when present (exact, estimator *method*; throughput = n / (max(start + elapsed) −
+    min(start)) as JMeter computes it); otherwise the tool's own statistics (``estimate="tool"``).
+    The ``Total`` row excludes JMeter Transaction Controller samples unless *include_controllers*.
+    """
+    from perfnb.io.loadtest import SUMMARY
+
+    if not lt.has_requests:
+        if lt.stats is None:
+            raise InputError("this load test has neither requests nor tool statistics")
+        return lt.stats
+    req = lt.requests
+    if req is None:  # pragma: no cover - has_requests checked above
+        raise InputError("no per-request data")
+    # float seconds since epoch, keeping sub-ms precision
+    start_all = req["timestamp"].to_numpy(dtype="datetime64[ns]").astype("int64") / 1e9
+    rt_all = req["response_time_s"].to_numpy(dtype="float64")
+    ok_all = req["success"].to_numpy(dtype=bool)
+    b_all = (
+        req["bytes"].to_numpy(dtype="float64", na_value=np.nan)
+        if req["bytes"].notna().any()
+        else None
+    )
+    s_all = (
+        req["sent_bytes"].to_numpy(dtype="float64", na_value=np.nan)
+        if req["sent_bytes"].notna().any()
+        else None
+    )
+    codes = req["label"].cat.codes.to_numpy()
+    cats = req["label"].cat.categories
+    ctrl = req["is_controller"].to_numpy(dtype=bool)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(cats) + 1))
+    kw: dict[str, Any] = {
+        "method": method,
+        "window": window,
+        "apdex_t_s": apdex_t_s,
+        "apdex_f_s": apdex_f_s,
+    }
+    rows = []
+    for i, name in enumerate(cats):
+        idx = order[bounds[i] : bounds[i + 1]]
+        if idx.size == 0:
+            continue
+        rows.append(
+            _row(
+                str(name),
+                rt_all[idx],
+                ok_all[idx],
+                start_all[idx],
+                None if b_all is None else b_all[idx],
+                None if s_all is None else s_all[idx],
+                **kw,
+            )
+        )
+    keep = slice(None) if include_controllers or not ctrl.any() else ~ctrl
+    rows.append(
+        _row(
+            "Total",
+            rt_all[keep],
+            ok_all[keep],
+            start_all[keep],
+            None if b_all is None else b_all[keep],
+            None if s_all is None else s_all[keep],
+            **kw,
+        )
+    )
+    df = pd.DataFrame(rows)
+    df["estimate"] = f"exact:{method}" + (f":window={window}" if window else "")
+    df["source"] = lt.source
+    df["run"] = lt.run
+    out = SUMMARY.conform(df)
+    perfnb_attrs(out)["apdex_t_s"] = apdex_t_s
+    return out
+
+
+def jmeter_statistics(lt: LoadTest, *, window: int = 20000) -> dict[str, dict[str, Any]]:
+    """The JMeter dashboard's ``statistics.json`` for *lt* (weibull percentiles, 20k window, ms, KB/s).
+
+    Reproduces JMeter's own expected file for its ``HTMLReportTestFile.csv`` (see the tests).
+    """
+    s = summarize(lt, method="weibull", window=window)
+    out: dict[str, dict[str, Any]] = {}
+    for rec in s.to_dict("records"):
+        r: Any = _Rec(rec)
+        out[str(r.label)] = {
+            "transaction": str(r.label),
+            "sampleCount": int(r.requests),
+            "errorCount": int(r.failures),
+            "errorPct": 100.0 * float(r.error_ratio),
+            "meanResTime": float(r.mean_s) * 1000.0,
+            "medianResTime": float(r.p50_s) * 1000.0,
+            "minResTime": float(r.min_s) * 1000.0,
+            "maxResTime": float(r.max_s) * 1000.0,
+            "pct1ResTime": float(r.p90_s) * 1000.0,
+            "pct2ResTime": float(r.p95_s) * 1000.0,
+            "pct3ResTime": float(r.p99_s) * 1000.0,
+            "throughput": float(r.throughput_per_s),
+            "receivedKBytesPerSec": float(r.received_bytes_per_s) / 1024.0,
+            "sentKBytesPerSec": float(r.sent_bytes_per_s) / 1024.0,
+        }
+    return out
+
+
+class _Rec:
+    def __init__(self, d: dict[Any, Any]) -> None:
+        self.__dict__.update(d)
+
+
+def intervals(lt: LoadTest, *, freq: str = "5s", method: str = "linear") -> pd.DataFrame:
+    """Per-interval series per label and ``Total`` (``loadtest_intervals``).
+
+    Exact percentiles from the requests that *started* in each interval; without requests the tool's
+    history (Locust) is returned as written, with its ``percentile_kind``.
+    """
+    from perfnb.io.loadtest import INTERVALS
+
+    if not lt.has_requests:
+        if lt.history is None:
+            raise InputError("this load test has neither requests nor a history file")
+        return lt.history
+    req = lt.requests
+    if req is None:  # pragma: no cover - has_requests checked above
+        raise InputError("no per-request data")
+    if req["is_controller"].any():
+        req = req[~req["is_controller"]]
+    step = pd.Timedelta(freq).total_seconds()
+    bucket = req["timestamp"].dt.floor(freq)
+    frames = []
+    for label, sub in [
+        ("Total", req),
+        *((str(k), g) for k, g in req.groupby("label", observed=True)),
+    ]:
+        b = bucket.loc[sub.index]
+        g = sub.groupby(b)
+        rt = g["response_time_s"]
+        q = rt.quantile(
+            np.array(_QS), interpolation="linear" if method == "linear" else "nearest"
+        ).unstack()
+        part = pd.DataFrame(
+            {
+                "users": g["users"].max() if sub["users"].notna().any() else pd.NA,
+                "requests": g.size(),
+                "failures": g["success"].apply(lambda s: int((~s).sum())),
+                "mean_s": rt.mean(),
+                "max_s": rt.max(),
+                "p50_s": q[0.5],
+                "p90_s": q[0.9],
+                "p95_s": q[0.95],
+                "p99_s": q[0.99],
+            }
+        )
+        part["throughput_per_s"] = part["requests"] / step
+        part["label"] = label
+        part.index.name = "timestamp"
+        frames.append(part.reset_index())
+    df = pd.concat(frames, ignore_index=True)
+    df["percentile_kind"] = "exact"
+    df["source"] = lt.source
+    df["run"] = lt.run
+    return INTERVALS.conform(df)

@@ -1,0 +1,495 @@
+"""Apache JMeter JTL reader: CSV and XML JTL.
+
+CSV with or without header, any column set, epoch-ms or date-string timestamps, Transaction Controller rows.
+
+The CSV fast path uses ``pyarrow.csv`` with typed columns; input it cannot type (a repeated header line from
+concatenated files, ``N/A`` values, ragged rows) falls back to a row-checking path that honours
+``on_bad_lines``. Transaction Controller parent samples (``responseMessage`` "Number of samples in
+transaction : N, …") get ``is_controller=True`` and are excluded from the ``Total`` row, as JMeter does.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from perfnb.errors import EmptyInputError, FormatError
+from perfnb.io._common import (
+    BadLines,
+    OnBadLines,
+    ensure_path,
+    head_bytes,
+    register_format,
+    run_label,
+)
+from perfnb.io.loadtest import REQUESTS, LoadTest, const_category
+
+__all__ = ["DEFAULT_COLUMNS", "read_jmeter"]
+
+#: JMeter's default CSV column order (``jmeter.properties`` defaults since 5.x), used for header-less files.
+DEFAULT_COLUMNS = [
+    "timeStamp",
+    "elapsed",
+    "label",
+    "responseCode",
+    "responseMessage",
+    "threadName",
+    "dataType",
+    "success",
+    "failureMessage",
+    "bytes",
+    "sentBytes",
+    "grpThreads",
+    "allThreads",
+    "URL",
+    "Latency",
+    "IdleTime",
+    "Connect",
+]
+_KNOWN = set(DEFAULT_COLUMNS) | {"Hostname", "SampleCount", "ErrorCount", "Filename", "Encoding"}
+_NEEDED = ("timeStamp", "elapsed", "label", "success")
+_TC = "Number of samples in transaction"
+_HEADLESS_RE = re.compile(rb"^(\d{10,14}|\d{4}[/-]\d\d[/-]\d\d[ T][\d:.,]+),\d+,")
+
+
+def _sniff_csv(path: Path, head: bytes) -> bool:
+    first = head.lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+    if first.startswith(b"timeStamp,") or first.startswith(b"timeStamp\t"):
+        return True
+    fields = set(first.decode("utf-8", "replace").strip().split(","))
+    if {"label", "elapsed"} <= fields or (
+        {"label", "responseCode"} <= fields and "success" in fields
+    ):
+        return True
+    return bool(_HEADLESS_RE.match(first)) and first.count(b",") >= 7
+
+
+def _sniff_xml(path: Path, head: bytes) -> bool:
+    return b"<testResults" in head[:2000]
+
+
+@register_format(
+    "jmeter_xml",
+    description="JMeter XML JTL",
+    kind="loadtest",
+    sniff=_sniff_xml,
+    extensions=(".jtl", ".xml"),
+    priority=20,
+)
+def _read_xml_fmt(path: str | os.PathLike[str], **kw: Any) -> LoadTest:
+    return cast("LoadTest", read_jmeter(path, **kw))
+
+
+@register_format(
+    "jmeter_csv",
+    description="JMeter CSV JTL",
+    kind="loadtest",
+    sniff=_sniff_csv,
+    extensions=(".jtl", ".csv"),
+    priority=30,
+)
+def read_jmeter(
+    path: str | os.PathLike[str],
+    *,
+    run: str | None = None,
+    on_bad_lines: OnBadLines = "error",
+    columns: list[str] | None = None,
+    timestamp_format: str | None = None,
+    timezone: str = "UTC",
+    delimiter: str = ",",
+) -> LoadTest:
+    """Read a JMeter JTL (CSV or XML) into a :class:`LoadTest`.
+
+    Parameters
+    ----------
+    path
+        The ``.jtl``/``.csv``/``.xml`` file.
+    run
+        Run label (default: file stem).
+    on_bad_lines
+        ``"error"`` (default), ``"warn"`` or ``"skip"`` for rows that cannot be read.
+    columns
+        Column names of a header-less file (default: JMeter's 17 default columns).
+    timestamp_format
+        ``strftime`` format of date-string timestamps (default: inferred, e.g. ``%Y/%m/%d %H:%M:%S``).
+    timezone
+        Time zone of date-string timestamps (JMeter writes local time without an offset).
+    delimiter
+        Field delimiter (``jmeter.save.saveservice.default_delimiter``).
+
+    Raises
+    ------
+    FormatError
+        On a column set without ``elapsed``/``label``, unreadable values (with line) in ``"error"`` mode.
+    """
+    p = ensure_path(path)
+    head = head_bytes(p)
+    if not head.strip():
+        raise EmptyInputError("file is empty", path=p, expected="a JMeter JTL")
+    label = run_label(p, run)
+    bad = BadLines(on_bad_lines, path=p)
+    if _sniff_xml(p, head):
+        df = _read_xml(p, bad)
+    else:
+        first = head.split(b"\n", 1)[0]
+        if delimiter == "," and b"\t" in first and b"," not in first:
+            delimiter = "\t"  # jmeter.save.saveservice.default_delimiter=\t
+        df = _read_csv(p, head, bad, columns, delimiter)
+    out = _to_requests(df, p, label, bad, timestamp_format, timezone)
+    bad.finish(out)
+    return LoadTest(out, "jmeter", label, str(p))
+
+
+def _header(head: bytes, delimiter: str, columns: list[str] | None) -> tuple[list[str], bool]:
+    text = head.decode("utf-8", "replace").lstrip("\ufeff")
+    first = text.split("\n", 1)[0].rstrip("\r")
+    fields = next(csv.reader([first], delimiter=delimiter), [])
+    if fields and (fields[0] in _KNOWN or "label" in fields) and not fields[0][:1].isdigit():
+        return fields, True
+    if columns is not None:
+        return list(columns), False
+    if len(fields) == len(DEFAULT_COLUMNS):
+        return list(DEFAULT_COLUMNS), False
+    raise FormatError(
+        f"no header line and {len(fields)} fields, not JMeter's {len(DEFAULT_COLUMNS)} default columns",
+        line=1,
+        expected="a header line, or columns=[...] naming the fields",
+        found=first[:120],
+    )
+
+
+def _has_controllers(p: Path) -> bool:
+    """Whether the file contains a Transaction Controller sample (a fast memory-mapped byte search)."""
+    import mmap
+
+    try:
+        with p.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            return m.find(_TC.encode()) >= 0
+    except (OSError, ValueError):
+        return True
+
+
+def _epoch_ms_first(head: bytes, names: list[str], has_header: bool, delimiter: str) -> bool:
+    lines = head.decode("utf-8", "replace").split("\n")
+    row = lines[1 if has_header else 0] if len(lines) > (1 if has_header else 0) else ""
+    fields = row.split(delimiter)
+    i = names.index("timeStamp") if "timeStamp" in names else -1
+    return 0 <= i < len(fields) and fields[i].strip().isdigit()
+
+
+def _read_csv(
+    p: Path, head: bytes, bad: BadLines, columns: list[str] | None, delimiter: str
+) -> Any:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    names, has_header = _header(head, delimiter, columns)
+    missing = [c for c in ("elapsed", "label") if c not in names]
+    if missing:
+        raise FormatError(
+            f"JTL lacks column(s) {', '.join(missing)}",
+            path=p,
+            line=1,
+            expected="a JTL with elapsed and label (aggregated SampleCount files have no per-request data)",
+            found=",".join(names)[:200],
+        )
+    want = [c for c in names if c in (*DEFAULT_COLUMNS, "Hostname")]
+    want = [c for c in want if c not in ("threadName", "dataType", "URL", "IdleTime", "grpThreads")]
+    if "responseMessage" in want and not _has_controllers(p):
+        want.remove(
+            "responseMessage"
+        )  # dictionary-encoding it costs more than reading 4 other columns
+    types: dict[str, Any] = {
+        "elapsed": pa.float64(),
+        "bytes": pa.int64(),
+        "sentBytes": pa.int64(),
+        "allThreads": pa.int64(),
+        "Latency": pa.float64(),
+        "Connect": pa.float64(),
+        "success": pa.bool_(),
+        "label": pa.dictionary(pa.int32(), pa.string()),
+        "responseCode": pa.dictionary(pa.int32(), pa.string()),
+        "responseMessage": pa.dictionary(pa.int32(), pa.string()),
+        "failureMessage": pa.dictionary(pa.int32(), pa.string()),
+        "timeStamp": pa.int64()
+        if _epoch_ms_first(head, names, has_header, delimiter)
+        else pa.string(),
+    }
+    ragged: list[int] = []
+
+    def on_invalid(row: Any) -> str:
+        if bad.mode == "error":
+            return "error"
+        ragged.append(int(row.number) if row.number is not None and row.number >= 0 else -1)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            str(p),
+            read_options=pacsv.ReadOptions(
+                column_names=None if has_header else names, block_size=1 << 24, use_threads=True
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                newlines_in_values=False,
+                invalid_row_handler=on_invalid if bad.mode != "error" else None,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=want,
+                column_types={k: v for k, v in types.items() if k in want},
+                strings_can_be_null=False,
+                null_values=[""],
+                true_values=["true", "TRUE", "True"],
+                false_values=["false", "FALSE", "False"],
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        df = _arrow_frame(table)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError):
+        return _read_csv_slow(p, names, has_header, bad, delimiter)
+    for n in ragged:
+        bad.add(
+            n + (1 if has_header else 0) if n >= 0 else None, "ragged row (wrong number of fields)"
+        )
+    return df
+
+
+def _arrow_frame(table: Any) -> dict[str, Any]:
+    """Columns of an arrow table as pandas columns, without ``Table.to_pandas`` copies.
+
+    Dictionary columns become categoricals from their codes; numeric columns are zero-copy where possible.
+    """
+    import pyarrow as pa
+
+    table = table.unify_dictionaries()
+    cols: dict[str, Any] = {}
+    for name in table.column_names:
+        col = table.column(name)
+        if pa.types.is_dictionary(col.type):
+            chunks = col.chunks
+            if chunks:
+                cats = chunks[0].dictionary.to_numpy(zero_copy_only=False)
+                codes = np.concatenate(
+                    [c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in chunks]
+                ).astype("int32", copy=False)
+            else:
+                cats, codes = np.array([], dtype=object), np.array([], dtype="int32")
+            cols[name] = pd.Categorical.from_codes(codes, categories=pd.Index(cats, dtype=object))
+        elif pa.types.is_integer(col.type) and name != "timeStamp":
+            arr = col.combine_chunks()
+            values = arr.fill_null(0).to_numpy(zero_copy_only=False).astype("int64", copy=False)
+            mask = arr.is_null().to_numpy(zero_copy_only=False)
+            cols[name] = pd.arrays.IntegerArray(values, mask)
+        elif (pa.types.is_boolean(col.type) and col.null_count == 0) or (
+            pa.types.is_integer(col.type) and col.null_count == 0
+        ):
+            cols[name] = col.to_numpy()
+        elif pa.types.is_floating(col.type) or pa.types.is_integer(col.type):
+            cols[name] = col.cast(pa.float64()).to_numpy()
+        else:
+            cols[name] = col.to_pandas()
+    return {k: pd.Series(v, copy=False) for k, v in cols.items()}  # no block consolidation copy
+
+
+def _read_csv_slow(
+    p: Path, names: list[str], has_header: bool, bad: BadLines, delimiter: str
+) -> pd.DataFrame:
+    try:
+        text = p.read_bytes().decode("utf-8", "replace")
+    except OSError as err:  # pragma: no cover
+        raise FormatError(f"cannot read: {err}", path=p) from err
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    for i, row in enumerate(reader):
+        lineno = reader.line_num
+        if i == 0 and has_header:
+            continue
+        if not row:
+            continue
+        if row == names or (row and row[0] == names[0] and names[0] == "timeStamp"):
+            bad.add(lineno, "repeated header line (concatenated JTL files)")
+            continue
+        if len(row) != len(names):
+            bad.add(lineno, f"ragged row: {len(row)} fields, header has {len(names)}")
+            continue
+        el = row[names.index("elapsed")]
+        try:
+            float(el)
+        except ValueError:
+            bad.add(lineno, "column 'elapsed' is not a number", expected="milliseconds", found=el)
+            continue
+        rows.append(row)
+        lines.append(lineno)
+    df = pd.DataFrame(rows, columns=names)
+    df["elapsed"] = df["elapsed"].astype("float64")
+    for c in ("bytes", "sentBytes", "allThreads", "Latency", "Connect"):
+        if c in df:
+            df[c] = pd.to_numeric(df[c], errors="coerce")
+    df.attrs["_lines"] = lines
+    return df
+
+
+_XML_ATTR = {
+    "t": "elapsed",
+    "lt": "Latency",
+    "ct": "Connect",
+    "ts": "timeStamp",
+    "s": "success",
+    "lb": "label",
+    "rc": "responseCode",
+    "rs": "responseCode",
+    "rm": "responseMessage",
+    "by": "bytes",
+    "sby": "sentBytes",
+    "na": "allThreads",
+}
+
+
+def _read_xml(p: Path, bad: BadLines) -> pd.DataFrame:
+    cols: dict[str, list[Any]] = {v: [] for v in dict.fromkeys(_XML_ATTR.values())}
+    depth = 0
+    try:
+        # expat >= 2.4 (bundled with Python 3.11) refuses entity-expansion bombs
+        for event, elem in ET.iterparse(str(p), events=("start", "end")):  # noqa: S314
+            if elem.tag not in ("httpSample", "sample"):
+                continue
+            if event == "start":
+                depth += 1
+                continue
+            depth -= 1
+            if depth == 0:  # top-level samples only; nested sub-results are not double counted
+                a = elem.attrib
+                for k, col in _XML_ATTR.items():
+                    if k == "rs":
+                        continue
+                    value = a.get(k)
+                    if k == "rc" and value is None:
+                        value = a.get("rs")  # very old files
+                    cols[col].append(value)
+                elem.clear()
+    except ET.ParseError as err:
+        line = err.position[0]
+        raise FormatError(f"XML JTL is malformed: {err}", path=p, line=line) from err
+    n = len(cols["elapsed"])
+    df = pd.DataFrame({k: v for k, v in cols.items() if len(v) == n})
+    for c in ("elapsed", "bytes", "sentBytes", "allThreads", "Latency", "Connect"):
+        if c in df:
+            df[c] = pd.to_numeric(df[c], errors="coerce")
+    return df
+
+
+def _parse_ts(ts: pd.Series, p: Path, fmt: str | None, tz: str) -> pd.Series:
+    s = ts.astype("string") if not pd.api.types.is_numeric_dtype(ts) else ts
+    if pd.api.types.is_integer_dtype(s):
+        ns = s.to_numpy(dtype="int64") * 1_000_000
+        return pd.Series(pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC"))
+    if pd.api.types.is_numeric_dtype(s):
+        return pd.to_datetime(s.astype("int64"), unit="ms", utc=True)
+    num = pd.to_numeric(s, errors="coerce")
+    if num.notna().all():
+        return pd.to_datetime(num.astype("int64"), unit="ms", utc=True)
+    if num.notna().any():
+        i = (
+            int(np.flatnonzero(num.isna().to_numpy())[0])
+            if num.notna().iloc[0]
+            else int(np.flatnonzero(num.notna().to_numpy())[0])
+        )
+        raise FormatError(
+            "mixed timestamp formats (epoch milliseconds and date strings)",
+            path=p,
+            line=i + 2,
+            key="timeStamp",
+            found=str(s.iloc[i]),
+        )
+    for f in (
+        [fmt]
+        if fmt
+        else ["%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "ISO8601"]
+    ):
+        try:
+            parsed = pd.to_datetime(s, format=f)
+        except (ValueError, TypeError):
+            continue
+        if parsed.dt.tz is None:
+            parsed = parsed.dt.tz_localize(tz)
+        return parsed.dt.tz_convert("UTC")
+    raise FormatError(
+        "timeStamp is neither epoch milliseconds nor a known date format",
+        path=p,
+        line=2,
+        key="timeStamp",
+        found=str(s.iloc[0]),
+        hint="pass timestamp_format='%d/%m/%Y %H:%M:%S' (jmeter.save.saveservice.timestamp_format)",
+    )
+
+
+def _to_requests(
+    df: Any, p: Path, run: str, bad: BadLines, fmt: str | None, tz: str
+) -> pd.DataFrame:
+    nrows = len(df["elapsed"]) if "elapsed" in df else 0
+    if nrows == 0:
+        return REQUESTS.empty()
+    if "timeStamp" not in df:
+        raise FormatError("JTL lacks a timeStamp column", path=p, expected="timeStamp")
+    rt = df["elapsed"].astype("float64")
+    if rt.isna().any():
+        i = int(np.flatnonzero(rt.isna().to_numpy())[0])
+        raise FormatError("column 'elapsed' is empty", path=p, line=i + 2, expected="milliseconds")
+    if df["success"].dtype == bool:
+        success = df["success"].to_numpy()
+    else:
+        succ = df["success"].astype("string").str.lower()
+        success = (succ == "true").fillna(False).to_numpy(dtype=bool)
+    out: dict[str, Any] = {
+        "timestamp": _parse_ts(df["timeStamp"], p, fmt, tz),
+        "label": df["label"].astype("category"),
+        "response_time_s": rt / 1000.0,
+        "success": success,
+    }
+    if "responseCode" in df:
+        out["status"] = df["responseCode"].astype("category")
+    if "failureMessage" in df:
+        fm = df["failureMessage"]
+        if isinstance(fm.dtype, pd.CategoricalDtype):
+            if "" in fm.cat.categories:
+                fm = fm.cat.remove_categories([""])
+            out["error"] = fm
+        else:
+            fs = fm.astype("string")
+            out["error"] = fs.mask(fs == "")
+    for src, dst, scale in (
+        ("bytes", "bytes", None),
+        ("sentBytes", "sent_bytes", None),
+        ("allThreads", "users", None),
+        ("Latency", "latency_s", 1000.0),
+        ("Connect", "connect_s", 1000.0),
+    ):
+        if src in df:
+            if scale is None and str(df[src].dtype) == "Int64":
+                out[dst] = df[src]
+                continue
+            col = pd.to_numeric(df[src], errors="coerce")
+            out[dst] = col / scale if scale else col.round().astype("Int64")
+    if "responseMessage" in df:
+        rm = df["responseMessage"]
+        if isinstance(rm.dtype, pd.CategoricalDtype):
+            is_tc = rm.cat.categories.astype(str).str.startswith(_TC)
+            ctrl = np.asarray(is_tc)[rm.cat.codes.to_numpy()] & (rm.cat.codes.to_numpy() >= 0)
+        else:
+            ctrl = rm.astype("string").str.startswith(_TC).fillna(False).to_numpy(dtype=bool)
+        out["is_controller"] = ctrl
+    else:
+        out["is_controller"] = np.zeros(nrows, dtype=bool)
+    frame = pd.DataFrame(out, copy=False)
+    frame["source"] = const_category("jmeter", len(frame))
+    frame["run"] = const_category(run, len(frame))
+    return REQUESTS.conform(frame)

@@ -1,0 +1,355 @@
+"""k6 readers: ``--out csv``, ``--out json`` NDJSON, and the ``--summary-export`` / ``handleSummary`` JSON.
+
+CSV headers are read, never assumed: 18/19 columns or custom system tags.
+
+Requests are the ``http_req_duration`` samples (label = the ``name`` tag, which defaults to the URL);
+``success`` is the ``expected_response`` tag (what ``http_req_failed`` counts), or status < 400 when the tag
+is absent (k6 < 0.31). ``users`` comes from the ``vus`` gauge (as of the latest value before each request).
+k6's own percentiles are numpy ``method="linear"``, the default of :meth:`LoadTest.summary`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import numpy as np
+import pandas as pd
+
+from perfnb.errors import EmptyInputError, FormatError
+from perfnb.io._common import (
+    BadLines,
+    OnBadLines,
+    ensure_path,
+    head_bytes,
+    register_format,
+    run_label,
+)
+from perfnb.io.loadtest import REQUESTS, SUMMARY, LoadTest
+
+__all__ = ["read_k6", "read_k6_csv", "read_k6_json", "read_k6_summary"]
+
+_CSV_HEAD = b"metric_name,timestamp,metric_value"
+
+
+def _sniff_csv(path: Path, head: bytes) -> bool:
+    return head.lstrip(b"\xef\xbb\xbf").startswith(_CSV_HEAD)
+
+
+def _sniff_json(path: Path, head: bytes) -> bool:
+    first = head.lstrip().split(b"\n", 1)[0]
+    return (
+        first.startswith(b"{")
+        and b'"metric"' in first
+        and (b'"Metric"' in first or b'"Point"' in first)
+    )
+
+
+def _sniff_summary(path: Path, head: bytes) -> bool:
+    h = head.lstrip()
+    return h.startswith(b"{") and b'"metrics"' in h and (b'"root_group"' in h or b'"http_req' in h)
+
+
+def _epoch(values: pd.Series) -> pd.Series:
+    num = pd.to_numeric(values, errors="coerce")
+    if num.notna().all() and len(num):
+        m = float(num.abs().max())
+        unit: Literal["s", "ms", "us", "ns"] = (
+            "s" if m < 1e11 else "ms" if m < 1e14 else "us" if m < 1e17 else "ns"
+        )
+        return pd.Series(pd.to_datetime(num.astype("float64"), unit=unit, utc=True))
+    parsed = pd.to_datetime(values.astype("string"), utc=True, format="ISO8601")
+    return pd.Series(parsed, index=values.index)
+
+
+def _blank_na(s: pd.Series) -> pd.Series:
+    t = s.astype("string").reset_index(drop=True)
+    return t.mask(t == "")
+
+
+def _frame(
+    ts: pd.Series,
+    value: pd.Series,
+    tags: dict[str, pd.Series],
+    vus: pd.DataFrame,
+    run: str,
+) -> pd.DataFrame:
+    label = tags.get("name")
+    if label is None or label.isna().all():
+        label = tags.get("url", pd.Series([""] * len(ts)))
+    status = tags.get("status", pd.Series([pd.NA] * len(ts), dtype="string")).astype("string")
+    exp = tags.get("expected_response")
+    if exp is not None and exp.notna().any() and (exp.astype("string") != "").any():
+        success = exp.astype("string").str.lower().eq("true").fillna(False)
+    else:
+        code = pd.to_numeric(status, errors="coerce")
+        success = (code > 0) & (code < 400)
+    err = tags.get("error")
+    df = pd.DataFrame(
+        {
+            "timestamp": ts.reset_index(drop=True),
+            "label": label.astype("string").fillna("").reset_index(drop=True),
+            "response_time_s": pd.to_numeric(value, errors="coerce").reset_index(drop=True)
+            / 1000.0,
+            "success": success.fillna(False).to_numpy(dtype=bool),
+            "status": status.reset_index(drop=True),
+            "error": None if err is None else _blank_na(err),
+        }
+    )
+    if len(vus):
+        order = np.argsort(df["timestamp"].to_numpy(), kind="stable")
+        left = df.iloc[order]
+        merged = pd.merge_asof(
+            left[["timestamp"]].reset_index(),
+            vus.sort_values("timestamp"),
+            on="timestamp",
+            direction="backward",
+        ).set_index("index")
+        df["users"] = merged["users"].reindex(df.index).round().astype("Int64")
+    df["is_controller"] = False
+    df["source"] = "k6"
+    df["run"] = run
+    return REQUESTS.conform(df)
+
+
+@register_format(
+    "k6_csv",
+    description="k6 --out csv",
+    kind="loadtest",
+    sniff=_sniff_csv,
+    extensions=(".csv", ".gz"),
+    priority=20,
+)
+def read_k6_csv(
+    path: str | os.PathLike[str], *, run: str | None = None, on_bad_lines: OnBadLines = "error"
+) -> LoadTest:
+    """Read k6 ``--out csv`` output (header-driven: 18/19 columns or custom system tags).
+
+    Raises
+    ------
+    FormatError
+        On a malformed row (``on_bad_lines="error"``) or a non-numeric ``metric_value``.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    p = ensure_path(path)
+    if not head_bytes(p).strip():
+        raise EmptyInputError("file is empty", path=p, expected="k6 CSV output")
+    label = run_label(p, run)
+    bad = BadLines(on_bad_lines, path=p)
+    rag: list[int] = []
+
+    def on_invalid(row: Any) -> str:
+        if bad.mode == "error":
+            return "error"
+        rag.append(int(row.number) if row.number is not None and row.number >= 0 else -1)
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            str(p),
+            parse_options=pacsv.ParseOptions(
+                invalid_row_handler=on_invalid if bad.mode != "error" else None
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={"metric_value": pa.float64(), "timestamp": pa.string()},
+                strings_can_be_null=True,
+            ),
+        )
+        df = table.to_pandas()
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as err:
+        raise FormatError(
+            f"k6 CSV cannot be read: {str(err).splitlines()[0][:200]}", path=p
+        ) from err
+    for n in rag:
+        bad.add(n if n >= 0 else None, "ragged row (wrong number of fields)")
+    if "metric_name" not in df or "metric_value" not in df:
+        raise FormatError("k6 CSV lacks metric_name/metric_value", path=p, line=1)
+    ts = _epoch(df["timestamp"])
+    vmask = df["metric_name"] == "vus"
+    vus = pd.DataFrame(
+        {"timestamp": ts[vmask].to_numpy(), "users": df.loc[vmask, "metric_value"].to_numpy()}
+    )
+    m = df["metric_name"] == "http_req_duration"
+    d = df[m]
+    tags = {c: d[c] for c in d.columns if c not in ("metric_name", "timestamp", "metric_value")}
+    out = _frame(ts[m], d["metric_value"], tags, vus, label)
+    bad.finish(out)
+    return LoadTest(out, "k6", label, str(p))
+
+
+@register_format(
+    "k6_json",
+    description="k6 --out json (NDJSON)",
+    kind="loadtest",
+    sniff=_sniff_json,
+    extensions=(".json", ".gz"),
+    priority=20,
+)
+def read_k6_json(
+    path: str | os.PathLike[str], *, run: str | None = None, on_bad_lines: OnBadLines = "error"
+) -> LoadTest:
+    """Read k6 ``--out json`` NDJSON (Metric and Point lines, any key order or k6 version).
+
+    Raises
+    ------
+    FormatError
+        On a line that is not JSON or a Point without ``data.time``/``data.value`` (``on_bad_lines``).
+    """
+    p = ensure_path(path)
+    label = run_label(p, run)
+    bad = BadLines(on_bad_lines, path=p)
+    times: list[str] = []
+    values: list[float] = []
+    tagrows: list[dict[str, Any]] = []
+    vt: list[str] = []
+    vv: list[float] = []
+    try:
+        fh = p.open("rb")
+    except OSError as err:  # pragma: no cover
+        raise FormatError(f"cannot read: {err}", path=p) from err
+    with fh:
+        for lineno, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+                if not isinstance(obj, dict) or obj.get("type") != "Point":
+                    continue
+                name = obj["metric"]
+                data = obj["data"]
+                if name == "http_req_duration":
+                    times.append(str(data["time"]))
+                    values.append(float(data["value"]))
+                    tagrows.append(dict(data.get("tags") or {}))
+                elif name == "vus":
+                    vt.append(str(data["time"]))
+                    vv.append(float(data["value"]))
+            except (ValueError, KeyError, TypeError) as err:
+                bad.add(lineno, f"not a k6 JSON line: {type(err).__name__}: {err}")
+    if not times and bad.count == 0 and not vt:
+        head = head_bytes(p)
+        if not head.strip():
+            raise EmptyInputError("file is empty", path=p, expected="k6 NDJSON")
+    tags = pd.DataFrame(tagrows)
+    try:
+        ts = pd.Series(pd.to_datetime(times, utc=True, format="ISO8601"))
+        vts = pd.to_datetime(vt, utc=True, format="ISO8601")
+    except (ValueError, TypeError) as err:
+        raise FormatError(f"a Point time is not RFC 3339: {err}", path=p, key="data.time") from err
+    vus = pd.DataFrame({"timestamp": vts, "users": vv})
+    out = _frame(
+        ts, pd.Series(values, dtype="float64"), {c: tags[c] for c in tags.columns}, vus, label
+    )
+    bad.finish(out)
+    return LoadTest(out, "k6", label, str(p))
+
+
+_TREND_KEYS = {
+    "avg": "mean_s",
+    "min": "min_s",
+    "med": "p50_s",
+    "max": "max_s",
+    "p(90)": "p90_s",
+    "p(95)": "p95_s",
+    "p(99)": "p99_s",
+}
+
+
+@register_format(
+    "k6_summary",
+    description="k6 --summary-export / handleSummary JSON",
+    kind="loadtest",
+    sniff=_sniff_summary,
+    extensions=(".json",),
+    priority=25,
+)
+def read_k6_summary(path: str | os.PathLike[str], *, run: str | None = None) -> LoadTest:
+    """Read a k6 summary export; ``summary()`` returns its numbers (``estimate="tool"``).
+
+    The ``Total`` row is ``http_req_duration``; ``failures`` come from ``http_req_failed`` (whose ``passes`` are
+    the *failed* requests); ``throughput_per_s`` is ``http_reqs.rate``. The raw trend values (all keys,
+    e.g. ``p(99.9)``) are kept in ``LoadTest.meta["metrics"]``.
+
+    Raises
+    ------
+    FormatError
+        If the JSON is malformed or has no ``http_req_duration`` metric.
+    """
+    p = ensure_path(path)
+    label = run_label(p, run)
+    try:
+        doc = json.loads(p.read_bytes())
+    except (ValueError, UnicodeDecodeError) as err:
+        line = getattr(err, "lineno", None)
+        raise FormatError(f"k6 summary is not valid JSON: {err}", path=p, line=line) from err
+    metrics = doc.get("metrics") if isinstance(doc, dict) else None
+    if not isinstance(metrics, dict):
+        raise FormatError("k6 summary lacks 'metrics'", path=p, key="metrics")
+
+    def vals(name: str) -> dict[str, Any]:
+        m = metrics.get(name)
+        if not isinstance(m, dict):
+            return {}
+        v = m.get("values", m)
+        return v if isinstance(v, dict) else {}
+
+    dur = vals("http_req_duration")
+    if not dur:
+        raise FormatError(
+            "k6 summary has no http_req_duration metric", path=p, key="metrics.http_req_duration"
+        )
+    reqs = vals("http_reqs")
+    failed = vals("http_req_failed")
+    n = int(reqs.get("count", dur.get("count", 0)) or 0)
+    fails = int(failed.get("passes", failed.get("matches", 0)) or 0)
+    row: dict[str, Any] = {
+        "label": "Total",
+        "requests": n,
+        "failures": fails,
+        "error_ratio": fails / n if n else np.nan,
+    }
+    try:
+        for k, col in _TREND_KEYS.items():
+            row[col] = float(dur[k]) / 1000.0 if k in dur else np.nan
+        row["throughput_per_s"] = float(reqs.get("rate", np.nan))
+    except (TypeError, ValueError) as err:
+        raise FormatError(
+            f"k6 summary value is not a number: {err}", path=p, key="metrics.http_req_duration"
+        ) from err
+    row.update(
+        {
+            "received_bytes_per_s": float(vals("data_received").get("rate", np.nan)),
+            "sent_bytes_per_s": float(vals("data_sent").get("rate", np.nan)),
+            "apdex": np.nan,
+            "estimate": "tool",
+            "source": "k6",
+            "run": label,
+        }
+    )
+    stats = SUMMARY.conform(pd.DataFrame([row]))
+    return LoadTest(None, "k6", label, str(p), stats=stats, meta={"metrics": metrics})
+
+
+def read_k6(path: str | os.PathLike[str], **kwargs: Any) -> LoadTest:
+    """Read any k6 output (CSV, NDJSON or summary export), by content."""
+    p = ensure_path(path)
+    head = head_bytes(p)
+    if _sniff_csv(p, head):
+        return cast("LoadTest", read_k6_csv(p, **kwargs))
+    if _sniff_json(p, head):
+        return cast("LoadTest", read_k6_json(p, **kwargs))
+    if _sniff_summary(p, head):
+        kwargs.pop("on_bad_lines", None)
+        return cast("LoadTest", read_k6_summary(p, **kwargs))
+    if not head.strip():
+        raise EmptyInputError("file is empty", path=p, expected="k6 output")
+    raise FormatError(
+        "not a k6 CSV, NDJSON or summary export",
+        path=p,
+        line=1,
+        found=head[:80].decode("utf-8", "replace"),
+    )
