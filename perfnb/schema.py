@@ -161,7 +161,8 @@ class Schema:
         if extras and self.extra == "allow":
             for name in extras:
                 out[str(name)] = df[name]
-        result = pd.DataFrame(out, index=pd.RangeIndex(n))
+        # the columns were cast (copied where needed) above; do not copy them again
+        result = pd.DataFrame(out, index=pd.RangeIndex(n), copy=False)
         result.attrs = dict(df.attrs)
         return result
 

@@ -10,7 +10,7 @@ import yaml
 from tests.conftest import ROOT
 
 # PyPI name → conda-forge name, where they differ
-CONDA_NAMES = {"psycopg[binary]": "psycopg", "pyyaml": "pyyaml", "types-pyyaml": "types-pyyaml"}
+CONDA_NAMES = {"psycopg[binary]": "psycopg", "prometheus-client": "prometheus_client"}
 
 
 def _name(req: str) -> str:
