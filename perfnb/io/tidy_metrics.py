@@ -1,0 +1,188 @@
+"""Generic tidy metric tables (CSV or Parquet) and :func:`read_metrics`, the metrics sniffer.
+
+Tidy tables have ``timestamp``, ``metric``, ``value`` and label columns.
+:func:`read_metrics`, which sniffs any metrics file (Prometheus API JSON, exposition scrapes, Grafana CSV, tidy
+CSV/Parquet) and returns a :class:`~perfnb.io.prometheus.Metrics` that the MT rules apply to.
+
+Tidy times may be ISO strings (naive ones are UTC), or epoch numbers (seconds, or milliseconds when > 1e11).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from perfnb.errors import EmptyInputError, FormatError, InputError
+from perfnb.io._common import FORMATS, ensure_path, register_format, run_label, sniff
+from perfnb.io.prometheus import METRIC_SAMPLES, Metrics, concat_samples, label_column
+
+__all__ = ["read_metrics", "read_tidy_metrics"]
+
+_NEEDED = ("timestamp", "metric", "value")
+
+
+def _sniff_tidy(path: Path, head: bytes) -> bool:
+    if head[:4] == b"PAR1":
+        try:
+            import pyarrow.parquet as pq
+
+            names = set(pq.read_schema(path).names)
+        except Exception:
+            return False
+        return set(_NEEDED) <= names
+    first = head.split(b"\n", 1)[0].lstrip(b"\xef\xbb\xbf").decode("utf-8", "replace").strip()
+    cols = [c.strip().strip('"').lower() for c in first.split(",")]
+    return set(_NEEDED) <= set(cols)
+
+
+@register_format(
+    "tidy_metrics",
+    description="tidy metric samples, CSV or Parquet (timestamp, metric, value, labels…)",
+    kind="metrics",
+    sniff=_sniff_tidy,
+    extensions=(".csv", ".parquet"),
+    priority=40,
+)
+def read_tidy_metrics(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
+    """Read a tidy CSV/Parquet table of metric samples into METRIC_SAMPLES (other columns become labels)."""
+    p = ensure_path(path)
+    try:
+        if p.read_bytes()[:4] == b"PAR1":
+            df = pd.read_parquet(p)
+        else:
+            df = pd.read_csv(p, dtype={"metric": "string"}, keep_default_na=False, na_values=[""])
+    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise FormatError(f"cannot read table: {err}", path=p, expected="CSV or Parquet") from err
+    df.columns = [str(c).strip().lower() for c in df.columns]
+    missing = [c for c in _NEEDED if c not in df.columns]
+    if missing:
+        raise FormatError(
+            f"missing column(s) {missing}", path=p, line=1, expected="timestamp, metric, value"
+        )
+    if df.empty:
+        raise EmptyInputError("no rows", path=p)
+    ts = df["timestamp"]
+    try:
+        if pd.api.types.is_numeric_dtype(ts):
+            arr = ts.to_numpy(dtype="float64")
+            unit = "ms" if np.nanmax(arr) > 1e11 else "s"
+            df["timestamp"] = pd.to_datetime(
+                np.round(arr * (1 if unit == "ms" else 1000)).astype("int64"), unit="ms", utc=True
+            )
+        elif not isinstance(ts.dtype, pd.DatetimeTZDtype):
+            df["timestamp"] = pd.to_datetime(ts, utc=True, format="mixed")
+    except (ValueError, TypeError) as err:
+        raise FormatError(
+            f"timestamp column cannot be parsed: {err}", path=p, key="timestamp"
+        ) from err
+    vals = pd.to_numeric(
+        df["value"].astype("string").str.strip().replace({"+Inf": "inf", "NaN": "nan"}),
+        errors="coerce",
+    )
+    bad = (
+        vals.isna()
+        & df["value"].notna()
+        & ~df["value"].astype("string").str.lower().isin(["nan", ""])
+    )
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise FormatError(
+            "value is not a number",
+            path=p,
+            line=i + 2,
+            found=df["value"].iloc[i],
+            expected="a number",
+        )
+    df["value"] = vals.astype("float64")
+    numeric = ("lower", "upper", "boundary_rule")
+    for c in numeric:
+        if c in df.columns:
+            df[c] = pd.to_numeric(df[c], errors="coerce")
+    keep = ("timestamp", "metric", "value", "source", "run", *numeric)
+    rename = {c: label_column(c) for c in df.columns if c not in keep}
+    df = df.rename(columns=rename)
+    for c in rename.values():
+        df[c] = df[c].astype("string").astype("category")
+    if "source" not in df.columns:
+        df["source"] = "tidy"
+    if "run" not in df.columns:
+        df["run"] = run_label(p, run)
+    return METRIC_SAMPLES.conform(df)
+
+
+def _metrics_format(path: Path) -> bool:
+    try:
+        return sniff(path).kind == "metrics"
+    except InputError:
+        return False
+
+
+def read_metrics(
+    path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    run: str | None = None,
+    directions: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> Metrics:
+    """Read one or several metrics files of any supported format into a :class:`Metrics`.
+
+    Parameters
+    ----------
+    path
+        A file, a folder (its metrics files; other files are listed in ``attrs["perfnb"]["skipped_files"]``),
+        or several (e.g. a series of exposition scrapes, or API responses of different queries).
+    run
+        Run label.
+    directions
+        ``{metric: "up"|"down"}``: which way is bad, for change-point findings.
+    **kwargs
+        Passed to the format's reader.
+
+    Raises
+    ------
+    UnknownFormatError
+        When a file is not a metrics format.
+    """
+    given = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    paths: list[str | os.PathLike[str]] = []
+    skipped: list[str] = []
+    for g in given:
+        if Path(g).is_dir():
+            for f in sorted(Path(g).iterdir()):
+                if not f.is_file() or f.name.startswith("."):
+                    continue
+                if _metrics_format(f):
+                    paths.append(f)
+                else:
+                    skipped.append(f.name)
+        else:
+            paths.append(g)
+    if not paths:
+        raise InputError("no metrics files given", path=Path(given[0]) if given else None)
+    fmts = [sniff(p) for p in paths]
+    for p_, fmt in zip(paths, fmts, strict=True):
+        if fmt.kind != "metrics":
+            raise InputError(
+                f"is a {fmt.name} file, not metrics",
+                path=Path(p_),
+                expected="Prometheus JSON/exposition, Grafana CSV or tidy metrics",
+            )
+    if all(f.name == "prometheus_exposition" for f in fmts) and len(paths) > 1:
+        frame = FORMATS["prometheus_exposition"].reader(paths, run=run, **kwargs)
+    else:
+        frame = concat_samples(
+            [f.reader(p, run=run, **kwargs) for p, f in zip(paths, fmts, strict=True)]
+        )
+    if skipped:
+        frame.attrs.setdefault("perfnb", {})["skipped_files"] = skipped
+    return Metrics(
+        frame,
+        source=",".join(sorted({f.name for f in fmts})),
+        run=run or "",
+        directions=dict(directions or {}),
+    )
