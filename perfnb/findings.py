@@ -350,6 +350,7 @@ class Thresholds(Mapping[str, float]):
     """The thresholds in force for one :func:`check` call: defaults overlaid by the user's values."""
 
     def __init__(self, overrides: Mapping[str, Any] | None = None) -> None:
+        _load_rule_modules()  # rule modules declare their thresholds at import
         values = {name: t.default for name, t in THRESHOLDS.items()}
         for key, value in (overrides or {}).items():
             if key not in THRESHOLDS:

@@ -6,6 +6,24 @@ package imports every reader module, which registers its formats; add one import
 
 from __future__ import annotations
 
-from perfnb.io import _common  # noqa: F401
-
 # --- reader modules (one import per line; each registers its formats) ---
+from perfnb.io import (
+    _common,  # noqa: F401
+    auto_explain,  # noqa: F401
+    crux,  # noqa: F401
+    explain,  # noqa: F401
+    gatling,  # noqa: F401
+    grafana,  # noqa: F401
+    jmeter,  # noqa: F401
+    k6,  # noqa: F401
+    lighthouse,  # noqa: F401
+    loadtest,  # noqa: F401
+    locust,  # noqa: F401
+    memcached,  # noqa: F401
+    pg_stat_statements,  # noqa: F401
+    profiles,  # noqa: F401
+    prometheus,  # noqa: F401
+    redis,  # noqa: F401
+    rum,  # noqa: F401
+    tidy_metrics,  # noqa: F401
+)
