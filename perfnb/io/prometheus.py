@@ -632,7 +632,11 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
             f[c] if c in f.columns else pd.Series([None] * len(f), dtype="object") for f in frames
         ]
         if all(isinstance(s.dtype, pd.CategoricalDtype) for s in parts):
-            data[c] = union_categoricals([pd.Categorical(s) for s in parts], ignore_order=True)
+            # a label that is missing from every row of one part has categories of another dtype
+            # (float, from NaN); give every part string categories so they can be unioned
+            data[c] = union_categoricals(
+                [pd.Categorical(s.astype("string")) for s in parts], ignore_order=True
+            )
         else:
             data[c] = pd.concat(
                 [s.astype(object) if s.dtype == object else s for s in parts], ignore_index=True

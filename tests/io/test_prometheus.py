@@ -170,3 +170,13 @@ def test_read_metrics_folder_and_kinds(tmp_path: Path) -> None:
     assert set(tidy.metrics) == {"process_cpu_ratio", "memory_used_ratio"}
     with pytest.raises(perfnb.errors.InputError, match="no metrics files"):
         perfnb.read_metrics(tmp_path)
+
+
+def test_folder_whose_files_have_different_labels() -> None:
+    # the healthy demo's exports: a label present in one query's result is absent (NaN) in another's,
+    # which gave categories of different dtypes and a bare TypeError from pandas
+    from tests.conftest import SAMPLES
+
+    m = perfnb.read_metrics(SAMPLES / "demo-healthy" / "prometheus")
+    assert len(m.frame) > 0
+    assert "endpoint" in m.frame.columns
