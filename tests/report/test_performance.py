@@ -24,6 +24,7 @@ def _sources(folder, *, plans=True):
         "loadtest": folder / "locust",
         "lighthouse": folder / "lighthouse.json",
         "cache": folder / "redis_info.txt",
+        "metrics": folder / "prometheus",
     }
     return performance.load_sources({k: str(v) for k, v in paths.items() if v})
 
@@ -64,7 +65,8 @@ def test_summary_and_timeline(demo) -> None:
     story = performance.story(sources)
     assert story, "the timeline finds at least one latency jump between load steps"
     assert any("Seq Scan on orders" in s for s in story)
-    assert all("when users went from" in s for s in story)
+    assert any("when users went from" in s for s in story)
+    assert any(s.startswith("Prometheus: p95_latency_s shifted") and "users" in s for s in story)
 
 
 def test_healthy_baseline_has_no_critical_finding() -> None:
@@ -92,6 +94,8 @@ def test_perfnb_report_fail_on_critical(folder, plans, code, tmp_path) -> None:
         str(folder / "lighthouse.json"),
         "--cache",
         str(folder / "redis_info.txt"),
+        "--metrics",
+        str(folder / "prometheus"),
         "-o",
         str(tmp_path),
         "--fail-on",
