@@ -17,7 +17,7 @@ import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError
 from perfnb.io._common import ensure_path, read_text, register_format, run_label
-from perfnb.io.redis import CACHE_FIELDS, CACHE_SNAPSHOTS, CacheStats, _number
+from perfnb.io.redis import CACHE_FIELDS, CACHE_SNAPSHOTS, CacheStats, _counts_as_int64, _number
 
 __all__ = ["parse_memcached_stats", "read_memcached_stats"]
 
@@ -112,23 +112,7 @@ def parse_memcached_stats(
             }
         )
     df = pd.DataFrame(out)
-    for c in (
-        "hits",
-        "misses",
-        "evictions",
-        "expired",
-        "keys",
-        "keys_with_ttl",
-        "connected_clients",
-        "commands",
-    ):
-        df[c] = pd.array(
-            [
-                None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v)
-                for v in df[c]
-            ],
-            dtype="Int64",
-        )
+    _counts_as_int64(df)
     df["source"] = "memcached"
     df["run"] = run
     return CacheStats("memcached", CACHE_SNAPSHOTS.conform(df), fields)

@@ -242,23 +242,7 @@ def _redis_snapshots(fields: pd.DataFrame, path: Any) -> pd.DataFrame:
             }
         )
     df = pd.DataFrame(out)
-    for c in (
-        "hits",
-        "misses",
-        "evictions",
-        "expired",
-        "keys",
-        "keys_with_ttl",
-        "connected_clients",
-        "commands",
-    ):
-        df[c] = pd.array(
-            [
-                None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v)
-                for v in df[c]
-            ],
-            dtype="Int64",
-        )
+    _counts_as_int64(df)
     df["source"] = "redis"
     df["run"] = fields["run"].iloc[0]
     return CACHE_SNAPSHOTS.conform(df)
@@ -267,6 +251,30 @@ def _redis_snapshots(fields: pd.DataFrame, path: Any) -> pd.DataFrame:
 def _looks_like_redis(head: bytes) -> bool:
     text = head.lstrip(b"\xef\xbb\xbf \r\n")
     return text.startswith(b"# ") and (b"redis_version:" in head or b"keyspace_hits:" in head)
+
+
+_COUNT_COLUMNS = (
+    "hits",
+    "misses",
+    "evictions",
+    "expired",
+    "keys",
+    "keys_with_ttl",
+    "connected_clients",
+    "commands",
+)
+
+
+def _counts_as_int64(df: pd.DataFrame) -> None:
+    """Make the counter columns nullable integers in place (a field a server lacks stays missing)."""
+    for c in _COUNT_COLUMNS:
+        df[c] = pd.array(
+            [
+                None if v is None or (isinstance(v, float) and math.isnan(v)) else int(v)
+                for v in df[c]
+            ],
+            dtype="Int64",
+        )
 
 
 @register_format(
