@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -50,7 +50,10 @@ def load_sources(paths: Mapping[str, str]) -> dict[str, Any]:
     import perfnb
 
     # read_loadtest takes a Locust prefix as well as a file or folder; read_metrics a folder of exports
-    readers = {"loadtest": perfnb.read_loadtest, "metrics": perfnb.read_metrics}
+    readers: dict[str, Callable[..., Any]] = {
+        "loadtest": perfnb.read_loadtest,
+        "metrics": perfnb.read_metrics,
+    }
     return {name: readers.get(name, perfnb.read)(path) for name, path in paths.items() if path}
 
 
