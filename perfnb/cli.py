@@ -26,6 +26,25 @@ __all__ = ["main"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _SEVERITIES = click.Choice(["info", "warning", "critical"], case_sensitive=False)
+_fail_on = click.option(
+    "--fail-on",
+    default="critical",
+    show_default=True,
+    type=_SEVERITIES,
+    help="Exit 1 when a finding is at or above this severity.",
+)
+
+
+def _output_dir(help_text: str, default: str = "reports") -> Callable[[F], F]:
+    """The ``-o/--output-dir`` option shared by the commands that write reports."""
+    return click.option(
+        "-o",
+        "--output-dir",
+        default=default,
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help=help_text,
+    )
 
 
 def _fail(err: BaseException, verbose: bool) -> int:
@@ -111,21 +130,8 @@ def _load_params(param: Sequence[tuple[str, str]], params_file: str | None) -> d
     type=click.Path(dir_okay=False),
     help="YAML file of parameters (values from -p win).",
 )
-@click.option(
-    "-o",
-    "--output-dir",
-    default="reports",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Parent folder of <notebook>/<UTC timestamp>/.",
-)
-@click.option(
-    "--fail-on",
-    default="critical",
-    show_default=True,
-    type=_SEVERITIES,
-    help="Exit 1 when a finding is at or above this severity.",
-)
+@_output_dir("Parent folder of <notebook>/<UTC timestamp>/.")
+@_fail_on
 @click.option("--timeout", "timeout_s", type=float, default=None, help="Per-cell timeout, seconds.")
 @_guard
 def run_cmd(
@@ -191,13 +197,7 @@ def read_cmd(path: str) -> None:
 
 @cli.command("check")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option(
-    "--fail-on",
-    default="critical",
-    show_default=True,
-    type=_SEVERITIES,
-    help="Exit 1 when a finding is at or above this severity.",
-)
+@_fail_on
 @click.option(
     "--thresholds",
     "thresholds_file",
@@ -240,21 +240,8 @@ def check_cmd(
 @click.option(
     "--baseline-dir", type=click.Path(file_okay=False), help="Baseline inputs, matched by name."
 )
-@click.option(
-    "-o",
-    "--output-dir",
-    default="reports",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Parent of the dated report folders and index.html.",
-)
-@click.option(
-    "--fail-on",
-    default="critical",
-    show_default=True,
-    type=_SEVERITIES,
-    help="Exit 1 when a finding is at or above this severity.",
-)
+@_output_dir("Parent of the dated report folders and index.html.")
+@_fail_on
 @_guard
 def report_cmd(
     profile: str | None,
@@ -316,14 +303,7 @@ def schemas_cmd(readme: str | None) -> None:
 
 
 @cli.command("demo")
-@click.option(
-    "-o",
-    "--output-dir",
-    default="reports/demo",
-    show_default=True,
-    type=click.Path(file_okay=False),
-    help="Where the reports go.",
-)
+@_output_dir("Where the reports go.", default="reports/demo")
 @_guard
 def demo_cmd(output_dir: str) -> None:
     """Run every notebook of the suite on the bundled sample data and say where the reports are."""
