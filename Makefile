@@ -41,8 +41,8 @@ check: $(VENV)/.installed-dev
 
 # IPython tests touch global IPython state, so they run in a pytest process of their own.
 test: check
-	$(BIN)/pytest -m "not ipython" $(PYTEST_ARGS)
 	$(BIN)/pytest -m ipython $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not ipython" $(PYTEST_ARGS)
 
 fmt: $(VENV)/.installed-dev
 	$(BIN)/ruff format perfnb tests benchmarks data
