@@ -119,7 +119,7 @@ def parse_memcached_stats(
 
 
 @register_format(
-    "memcached-stats",
+    "memcached_stats",
     description="memcached stats output (STAT lines, END)",
     kind="cache",
     sniff=lambda path, head: head.lstrip().startswith(b"STAT ") and b"get_hits" in head,

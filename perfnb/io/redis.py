@@ -278,7 +278,7 @@ def _counts_as_int64(df: pd.DataFrame) -> None:
 
 
 @register_format(
-    "redis-info",
+    "redis_info",
     description="Redis INFO output (one or several snapshots)",
     kind="cache",
     sniff=lambda path, head: _looks_like_redis(head),

@@ -31,7 +31,7 @@ TARGETS = [
         samples=(SAMPLES / "pyspy_before.speedscope.json",),
     ),
     FuzzTarget(
-        format="chrome-trace",
+        format="chrome_trace",
         reader=read_chrome_trace,
         samples=(SAMPLES / "pyspy_before.chrometrace.json",),
     ),
@@ -44,19 +44,19 @@ TARGETS = [
 
 TARGETS += [
     FuzzTarget(
-        format="line-profiler",
+        format="line_profiler",
         reader=read_line_profile,
         samples=(SAMPLES / "lineprof_before.lprof",),
         text=False,
     ),
     FuzzTarget(
-        format="line-profiler-text",
+        format="line_profiler_text",
         reader=read_line_profile_text,
         samples=(SAMPLES / "lineprof_before.txt",),
     ),
     FuzzTarget(
-        format="memray-stats", reader=read_memray, samples=(SAMPLES / "memray_before.stats.json",)
+        format="memray_stats", reader=read_memray, samples=(SAMPLES / "memray_before.stats.json",)
     ),
-    FuzzTarget(format="memray-csv", reader=read_memray, samples=(SAMPLES / "memray_before.csv",)),
+    FuzzTarget(format="memray_csv", reader=read_memray, samples=(SAMPLES / "memray_before.csv",)),
     FuzzTarget(format="mprof", reader=read_mprof, samples=(SAMPLES / "mprof_before.dat",)),
 ]

@@ -30,12 +30,12 @@ TARGETS = [
     ),
     FuzzTarget(format="rum", reader=read_rum, samples=(SAMPLES / "vitals" / "rum.ndjson",)),
     FuzzTarget(
-        format="redis-info",
+        format="redis_info",
         reader=read_redis_info,
         samples=(SAMPLES / "cache" / "redis_info_poor.txt",),
     ),
     FuzzTarget(
-        format="memcached-stats",
+        format="memcached_stats",
         reader=read_memcached_stats,
         samples=(SAMPLES / "cache" / "memcached_stats.txt",),
     ),

@@ -104,7 +104,7 @@ def test_pyinstrument_bad_time() -> None:
         ("cprofile_before.prof", "pstats"),
         ("pyspy_before.raw.txt", "folded"),
         ("pyspy_before.speedscope.json", "speedscope"),
-        ("pyspy_before.chrometrace.json", "chrome-trace"),
+        ("pyspy_before.chrometrace.json", "chrome_trace"),
         ("pyinstrument_before.json", "pyinstrument"),
         ("pyinstrument_before.pyisession", "pyinstrument"),
     ],

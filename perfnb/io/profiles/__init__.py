@@ -59,12 +59,12 @@ __all__ = [
 ]
 
 
-_CPU_FORMATS = frozenset({"pstats", "folded", "speedscope", "chrome-trace", "pyinstrument"})
+_CPU_FORMATS = frozenset({"pstats", "folded", "speedscope", "chrome_trace", "pyinstrument"})
 _OTHER_READERS = {
-    "line-profiler": "read_line_profile",
-    "line-profiler-text": "read_line_profile_text",
-    "memray-stats": "read_memray",
-    "memray-csv": "read_memray",
+    "line_profiler": "read_line_profile",
+    "line_profiler_text": "read_line_profile_text",
+    "memray_stats": "read_memray",
+    "memray_csv": "read_memray",
     "mprof": "read_mprof",
 }
 
@@ -131,7 +131,7 @@ def read_profile(
             raise UnknownFormatError(
                 f"this is a {fmt.name} file, not a profile",
                 path=p,
-                expected="pstats, folded, speedscope, chrome-trace or pyinstrument",
+                expected="pstats, folded, speedscope, chrome_trace or pyinstrument",
             )
         fmts.append(fmt)
     if all(f.name == "pstats" for f in fmts):

@@ -352,7 +352,7 @@ class Profile:
         Frames conforming to :data:`PROFILE_FUNCTIONS`, :data:`PROFILE_CALLS`, :data:`PROFILE_STACKS`
         (``stacks`` is empty for pstats, which stores no call paths).
     source
-        The producer (``pstats``, ``folded``, ``speedscope``, ``chrome-trace``, ``pyinstrument``).
+        The producer (``pstats``, ``folded``, ``speedscope``, ``chrome_trace``, ``pyinstrument``).
     run
         Run label (default the file stem).
     total_time_s

@@ -56,7 +56,7 @@ def _num(ev: dict[str, Any], name: str) -> float | None:
 
 
 @register_format(
-    "chrome-trace",
+    "chrome_trace",
     description="Chrome Trace Event JSON (py-spy chrometrace, VizTracer)",
     kind="profile",
     sniff=sniff_chrome_trace,
@@ -157,7 +157,7 @@ def read_chrome_trace(path: str | os.PathLike[str], *, run: str | None = None) -
         raise EmptyInputError(
             "trace holds no duration events with time", path=p, expected="'B'/'E' or 'X' events"
         )
-    prof = from_stacks(stacks, source="chrome-trace", run=profile_run_label(p, run), path=p)
+    prof = from_stacks(stacks, source="chrome_trace", run=profile_run_label(p, run), path=p)
     prof.meta.update(
         repaired_unclosed_array=repaired,
         unclosed_frames=unclosed,

@@ -84,7 +84,7 @@ def _sniff_lprof(path: Path, head: bytes) -> bool:
 
 
 @register_format(
-    "line-profiler",
+    "line_profiler",
     description="line_profiler .lprof (kernprof -l)",
     kind="profile",
     sniff=_sniff_lprof,
@@ -142,7 +142,7 @@ def _sniff_text(path: Path, head: bytes) -> bool:
 
 
 @register_format(
-    "line-profiler-text",
+    "line_profiler_text",
     description="line_profiler text report",
     kind="profile",
     sniff=_sniff_text,

@@ -77,7 +77,7 @@ def _sniff_memray_csv(path: Path, head: bytes) -> bool:
 
 
 @register_format(
-    "memray-stats",
+    "memray_stats",
     description="memray stats --json",
     kind="profile",
     sniff=_sniff_memray_json,
@@ -125,7 +125,7 @@ def _read_memray_stats(path: str | os.PathLike[str], *, run: str | None = None) 
 
 
 @register_format(
-    "memray-csv",
+    "memray_csv",
     description="memray transform csv",
     kind="profile",
     sniff=_sniff_memray_csv,
