@@ -30,6 +30,7 @@ from perfnb.errors import (
 
 __all__ = [
     "FORMATS",
+    "ArrowRaggedRows",
     "BadLines",
     "Format",
     "OnBadLines",
@@ -243,6 +244,32 @@ class BadLines:
                 stacklevel=3,
             )
         return df
+
+
+class ArrowRaggedRows:
+    """A pyarrow CSV ``invalid_row_handler`` that skips ragged rows and reports them to :class:`BadLines`.
+
+    Pass :attr:`handler` to ``pyarrow.csv.ParseOptions(invalid_row_handler=...)`` (it is ``None`` in
+    ``"error"`` mode, so pyarrow raises), then call :meth:`report` once the file is read.
+    """
+
+    def __init__(self, bad: BadLines) -> None:
+        self.bad = bad
+        self.rows: list[int] = []
+
+    @property
+    def handler(self) -> Callable[[Any], str] | None:
+        """The handler for pyarrow, or ``None`` when bad rows must raise."""
+        return None if self.bad.mode == "error" else self
+
+    def __call__(self, row: Any) -> str:
+        self.rows.append(int(row.number) if row.number is not None and row.number >= 0 else -1)
+        return "skip"
+
+    def report(self, *, line_offset: int = 0) -> None:
+        """Record every skipped row (pyarrow's row number plus *line_offset*; unknown numbers as ``None``)."""
+        for n in self.rows:
+            self.bad.add(n + line_offset if n >= 0 else None, "ragged row (wrong number of fields)")
 
 
 def sniff(path: str | os.PathLike[str]) -> Format:

@@ -23,6 +23,7 @@ import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError
 from perfnb.io._common import (
+    ArrowRaggedRows,
     BadLines,
     OnBadLines,
     ensure_path,
@@ -223,13 +224,7 @@ def _read_csv(
         if _epoch_ms_first(head, names, has_header, delimiter)
         else pa.string(),
     }
-    ragged: list[int] = []
-
-    def on_invalid(row: Any) -> str:
-        if bad.mode == "error":
-            return "error"
-        ragged.append(int(row.number) if row.number is not None and row.number >= 0 else -1)
-        return "skip"
+    ragged = ArrowRaggedRows(bad)
 
     try:
         table = pacsv.read_csv(
@@ -240,7 +235,7 @@ def _read_csv(
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
                 newlines_in_values=False,
-                invalid_row_handler=on_invalid if bad.mode != "error" else None,
+                invalid_row_handler=ragged.handler,
             ),
             convert_options=pacsv.ConvertOptions(
                 include_columns=want,
@@ -255,10 +250,7 @@ def _read_csv(
         df = _arrow_frame(table)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError):
         return _read_csv_slow(p, names, has_header, bad, delimiter)
-    for n in ragged:
-        bad.add(
-            n + (1 if has_header else 0) if n >= 0 else None, "ragged row (wrong number of fields)"
-        )
+    ragged.report(line_offset=1 if has_header else 0)
     return df
 
 

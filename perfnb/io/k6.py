@@ -20,6 +20,7 @@ import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError
 from perfnb.io._common import (
+    ArrowRaggedRows,
     BadLines,
     OnBadLines,
     ensure_path,
@@ -140,20 +141,12 @@ def read_k6_csv(
         raise EmptyInputError("file is empty", path=p, expected="k6 CSV output")
     label = run_label(p, run)
     bad = BadLines(on_bad_lines, path=p)
-    rag: list[int] = []
-
-    def on_invalid(row: Any) -> str:
-        if bad.mode == "error":
-            return "error"
-        rag.append(int(row.number) if row.number is not None and row.number >= 0 else -1)
-        return "skip"
+    ragged = ArrowRaggedRows(bad)
 
     try:
         table = pacsv.read_csv(
             str(p),
-            parse_options=pacsv.ParseOptions(
-                invalid_row_handler=on_invalid if bad.mode != "error" else None
-            ),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=ragged.handler),
             convert_options=pacsv.ConvertOptions(
                 column_types={"metric_value": pa.float64(), "timestamp": pa.string()},
                 strings_can_be_null=True,
@@ -164,8 +157,7 @@ def read_k6_csv(
         raise FormatError(
             f"k6 CSV cannot be read: {str(err).splitlines()[0][:200]}", path=p
         ) from err
-    for n in rag:
-        bad.add(n if n >= 0 else None, "ragged row (wrong number of fields)")
+    ragged.report()
     if "metric_name" not in df or "metric_value" not in df:
         raise FormatError("k6 CSV lacks metric_name/metric_value", path=p, line=1)
     ts = _epoch(df["timestamp"])
