@@ -74,7 +74,7 @@ class Handler(BaseHTTPRequestHandler):
 LOCUSTFILE = textwrap.dedent(
     """
     import contextlib
-import os
+    import os
     from locust import HttpUser, LoadTestShape, between, events, task
     from locust.contrib.csv_request_logger import CsvRequestLogger
 

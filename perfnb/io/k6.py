@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -30,7 +31,16 @@ from perfnb.io._common import (
 )
 from perfnb.io.loadtest import REQUESTS, SUMMARY, LoadTest
 
-__all__ = ["read_k6", "read_k6_csv", "read_k6_json", "read_k6_summary"]
+__all__ = [
+    "NdjsonPoints",
+    "csv_frame",
+    "csv_table",
+    "parse_ndjson",
+    "read_k6",
+    "read_k6_csv",
+    "read_k6_json",
+    "read_k6_summary",
+]
 
 _CSV_HEAD = b"metric_name,timestamp,metric_value"
 
@@ -133,33 +143,59 @@ def read_k6_csv(
     FormatError
         On a malformed row (``on_bad_lines="error"``) or a non-numeric ``metric_value``.
     """
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
     p = ensure_path(path)
     if not head_bytes(p).strip():
         raise EmptyInputError("file is empty", path=p, expected="k6 CSV output")
     label = run_label(p, run)
     bad = BadLines(on_bad_lines, path=p)
-    ragged = ArrowRaggedRows(bad)
+    header = head_bytes(p).lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
+    names = header.decode("utf-8", "replace").strip().split(",")
+    df = csv_table(str(p), p, bad, names, has_header=True)
+    out = csv_frame(df, p, label)
+    bad.finish(out)
+    return LoadTest(out, "k6", label, str(p))
 
+
+def csv_table(
+    source: Any,
+    p: Path,
+    bad: BadLines,
+    names: list[str],
+    *,
+    has_header: bool,
+    line_offset: int = 0,
+) -> pd.DataFrame:
+    """The rows of a k6 CSV (*source*: a path or a buffer of whole lines) as a pandas frame of text columns."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    ragged = ArrowRaggedRows(bad)
+    # every column but metric_value is text (tags such as status/error_code must not become floats)
+    types: dict[str, Any] = {c: pa.string() for c in names if c and c != "metric_value"}
+    types["metric_value"] = pa.float64()
     try:
         table = pacsv.read_csv(
-            str(p),
+            source,
+            read_options=pacsv.ReadOptions(column_names=None if has_header else names),
             parse_options=pacsv.ParseOptions(invalid_row_handler=ragged.handler),
-            convert_options=pacsv.ConvertOptions(
-                column_types={"metric_value": pa.float64(), "timestamp": pa.string()},
-                strings_can_be_null=True,
-            ),
+            convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True),
         )
         df = table.to_pandas()
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError) as err:
         raise FormatError(
-            f"k6 CSV cannot be read: {str(err).splitlines()[0][:200]}", path=p
+            f"k6 CSV cannot be read: {str(err).splitlines()[0][:200]}",
+            path=p,
+            line=line_offset + 1 if line_offset else None,
+            hint="the error is in the rows from this line on" if line_offset else None,
         ) from err
-    ragged.report()
+    ragged.report(line_offset=line_offset)  # pyarrow numbers the source's lines from 1
     if "metric_name" not in df or "metric_value" not in df:
         raise FormatError("k6 CSV lacks metric_name/metric_value", path=p, line=1)
+    return cast("pd.DataFrame", df)
+
+
+def csv_frame(df: pd.DataFrame, p: Path, run: str) -> pd.DataFrame:
+    """The ``loadtest_requests`` frame of k6 CSV rows (``http_req_duration``; users from ``vus``)."""
     ts = _epoch(df["timestamp"])
     vmask = df["metric_name"] == "vus"
     vus = pd.DataFrame(
@@ -168,9 +204,7 @@ def read_k6_csv(
     m = df["metric_name"] == "http_req_duration"
     d = df[m]
     tags = {c: d[c] for c in d.columns if c not in ("metric_name", "timestamp", "metric_value")}
-    out = _frame(ts[m], d["metric_value"], tags, vus, label)
-    bad.finish(out)
-    return LoadTest(out, "k6", label, str(p))
+    return _frame(ts[m], d["metric_value"], tags, vus, run)
 
 
 @register_format(
@@ -194,50 +228,73 @@ def read_k6_json(
     p = ensure_path(path)
     label = run_label(p, run)
     bad = BadLines(on_bad_lines, path=p)
-    times: list[str] = []
-    values: list[float] = []
-    tagrows: list[dict[str, Any]] = []
-    vt: list[str] = []
-    vv: list[float] = []
     try:
         fh = p.open("rb")
     except OSError as err:  # pragma: no cover
         raise FormatError(f"cannot read: {err}", path=p) from err
     with fh:
-        for lineno, raw in enumerate(fh, 1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-                if not isinstance(obj, dict) or obj.get("type") != "Point":
-                    continue
-                name = obj["metric"]
-                data = obj["data"]
-                if name == "http_req_duration":
-                    times.append(str(data["time"]))
-                    values.append(float(data["value"]))
-                    tagrows.append(dict(data.get("tags") or {}))
-                elif name == "vus":
-                    vt.append(str(data["time"]))
-                    vv.append(float(data["value"]))
-            except (ValueError, KeyError, TypeError) as err:
-                bad.add(lineno, f"not a k6 JSON line: {type(err).__name__}: {err}")
-    if not times and bad.count == 0 and not vt:
+        points = parse_ndjson(enumerate(fh, 1), bad)
+    if not points.times and bad.count == 0 and not points.vus_times:
         head = head_bytes(p)
         if not head.strip():
             raise EmptyInputError("file is empty", path=p, expected="k6 NDJSON")
-    tags = pd.DataFrame(tagrows)
-    try:
-        ts = pd.Series(pd.to_datetime(times, utc=True, format="ISO8601"))
-        vts = pd.to_datetime(vt, utc=True, format="ISO8601")
-    except (ValueError, TypeError) as err:
-        raise FormatError(f"a Point time is not RFC 3339: {err}", path=p, key="data.time") from err
-    vus = pd.DataFrame({"timestamp": vts, "users": vv})
-    out = _frame(
-        ts, pd.Series(values, dtype="float64"), {c: tags[c] for c in tags.columns}, vus, label
-    )
+    out = points.frame(p, label)
     bad.finish(out)
     return LoadTest(out, "k6", label, str(p))
+
+
+class NdjsonPoints:
+    """The ``http_req_duration`` and ``vus`` points of (part of) a k6 NDJSON output."""
+
+    def __init__(self) -> None:
+        self.times: list[str] = []
+        self.values: list[float] = []
+        self.tags: list[dict[str, Any]] = []
+        self.vus_times: list[str] = []
+        self.vus: list[float] = []
+
+    def frame(self, p: Path, run: str) -> pd.DataFrame:
+        """The ``loadtest_requests`` frame of these points."""
+        tags = pd.DataFrame(self.tags)
+        try:
+            ts = pd.Series(pd.to_datetime(self.times, utc=True, format="ISO8601"))
+            vts = pd.to_datetime(self.vus_times, utc=True, format="ISO8601")
+        except (ValueError, TypeError) as err:
+            raise FormatError(
+                f"a Point time is not RFC 3339: {err}", path=p, key="data.time"
+            ) from err
+        vus = pd.DataFrame({"timestamp": vts, "users": self.vus})
+        return _frame(
+            ts,
+            pd.Series(self.values, dtype="float64"),
+            {c: tags[c] for c in tags.columns},
+            vus,
+            run,
+        )
+
+
+def parse_ndjson(lines: Iterable[tuple[int, bytes]], bad: BadLines) -> NdjsonPoints:
+    """Collect the points of numbered NDJSON *lines*; unreadable lines go to *bad* (with their number)."""
+    out = NdjsonPoints()
+    for lineno, raw in lines:
+        if not raw.strip():
+            continue
+        try:
+            obj = json.loads(raw)
+            if not isinstance(obj, dict) or obj.get("type") != "Point":
+                continue
+            name = obj["metric"]
+            data = obj["data"]
+            if name == "http_req_duration":
+                out.times.append(str(data["time"]))
+                out.values.append(float(data["value"]))
+                out.tags.append(dict(data.get("tags") or {}))
+            elif name == "vus":
+                out.vus_times.append(str(data["time"]))
+                out.vus.append(float(data["value"]))
+        except (ValueError, KeyError, TypeError) as err:
+            bad.add(lineno, f"not a k6 JSON line: {type(err).__name__}: {err}")
+    return out
 
 
 _TREND_KEYS = {
