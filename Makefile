@@ -24,7 +24,7 @@ $(VENV)/.installed: $(BIN)/activate pyproject.toml
 	@touch $@
 
 $(VENV)/.installed-dev: $(BIN)/activate pyproject.toml
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,dask]'
 	@touch $@ $(VENV)/.installed
 
 venv: $(VENV)/.installed

@@ -27,7 +27,7 @@ from perfnb.io.grafana import read_grafana
 from perfnb.io.jmeter import read_jmeter
 from perfnb.io.k6 import read_k6
 from perfnb.io.lighthouse import LighthouseReport, read_lighthouse
-from perfnb.io.loadtest import LoadTest, read_loadtest
+from perfnb.io.loadtest import LoadTest, concat_loadtests, read_loadtest
 from perfnb.io.locust import read_locust
 from perfnb.io.memcached import read_memcached_stats
 from perfnb.io.pg_stat_statements import read_pg_stat_statements
@@ -47,6 +47,7 @@ from perfnb.io.profiles import (
 from perfnb.io.prometheus import Metrics, read_exposition, read_prometheus
 from perfnb.io.redis import CacheStats, read_redis_info
 from perfnb.io.rum import read_rum
+from perfnb.io.scan import scan_loadtest
 from perfnb.io.tidy_metrics import read_metrics, read_tidy_metrics
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "compare_loadtests",
     "compare_plans",
     "compare_profiles",
+    "concat_loadtests",
     "errors",
     "load_ipython_extension",
     "postgres",
@@ -104,6 +106,7 @@ __all__ = [
     "read_speedscope",
     "read_tidy_metrics",
     "report",
+    "scan_loadtest",
 ]
 
 

@@ -82,3 +82,27 @@ def memcached_server() -> Iterator[services.Service]:
         yield svc
     finally:
         svc.stop()
+
+
+@pytest.fixture(scope="session")
+def dask_client() -> Iterator[object]:
+    """A real ``dask.distributed`` LocalCluster: 2 worker processes, 1 thread each, on loopback."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        services.missing("dask.distributed", "pip install 'perfnb[dask]' (make test does)")
+        raise  # pragma: no cover - missing() skips or fails
+    cluster = LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        memory_limit="2GiB",
+    )
+    client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()

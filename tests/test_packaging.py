@@ -14,13 +14,16 @@ CONDA_NAMES = {"psycopg[binary]": "psycopg", "prometheus-client": "prometheus_cl
 
 
 def _name(req: str) -> str:
-    return re.split(r"[<>=!~; ]", req, maxsplit=1)[0].strip().lower()
+    return re.split(r"[<>=!~; \[]", req, maxsplit=1)[0].strip().lower()
 
 
 def test_environment_yml_matches_pyproject() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     wanted = {CONDA_NAMES.get(_name(r), _name(r)) for r in project["dependencies"]}
-    wanted |= {CONDA_NAMES.get(_name(r), _name(r)) for r in project["optional-dependencies"]["dev"]}
+    for extra in ("dev", "dask"):
+        wanted |= {
+            CONDA_NAMES.get(_name(r), _name(r)) for r in project["optional-dependencies"][extra]
+        }
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     assert "conda-forge" in env["channels"]
     listed: set[str] = set()
@@ -30,8 +33,10 @@ def test_environment_yml_matches_pyproject() -> None:
         elif not _name(dep).startswith("python"):
             listed.add(_name(dep))
     assert wanted - listed == set(), f"missing from environment.yml: {sorted(wanted - listed)}"
-    extra = listed - wanted - {"pip", "-e"}
-    assert extra == set(), f"in environment.yml but not in pyproject.toml: {sorted(extra)}"
+    unexpected = listed - wanted - {"pip", "-e"}
+    assert unexpected == set(), (
+        f"in environment.yml but not in pyproject.toml: {sorted(unexpected)}"
+    )
 
 
 def test_notebooks_and_samples_ship_in_the_wheel() -> None:

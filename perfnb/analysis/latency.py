@@ -125,32 +125,48 @@ def summarize(
     min(start)) as JMeter computes it); otherwise the tool's own statistics (``estimate="tool"``).
     The ``Total`` row excludes JMeter Transaction Controller samples unless *include_controllers*.
     """
+    from perfnb.analysis.aggregate import LoadAggregate, virtual_index
     from perfnb.io.loadtest import SUMMARY
 
     if not lt.has_requests:
+        if lt.aggregate is not None:
+            out = lt.aggregate.summary(
+                apdex_t_s,
+                apdex_f_s=apdex_f_s,
+                method=method,
+                include_controllers=include_controllers,
+                source=lt.source,
+                run=lt.run,
+            )
+            perfnb_attrs(out)["apdex_t_s"] = apdex_t_s
+            return out
         if lt.stats is None:
             raise InputError("this load test has neither requests nor tool statistics")
         return lt.stats
-    req = lt.requests
-    if req is None:  # pragma: no cover - has_requests checked above
+    arr = lt.arrays()
+    if arr is None:  # pragma: no cover - has_requests checked above
         raise InputError("no per-request data")
-    # float seconds since epoch, keeping sub-ms precision
-    start_all = req["timestamp"].to_numpy(dtype="datetime64[ns]").astype("int64") / 1e9
-    rt_all = req["response_time_s"].to_numpy(dtype="float64")
-    ok_all = req["success"].to_numpy(dtype=bool)
-    b_all = (
-        req["bytes"].to_numpy(dtype="float64", na_value=np.nan)
-        if req["bytes"].notna().any()
-        else None
-    )
-    s_all = (
-        req["sent_bytes"].to_numpy(dtype="float64", na_value=np.nan)
-        if req["sent_bytes"].notna().any()
-        else None
-    )
-    codes = req["label"].cat.codes.to_numpy()
-    cats = req["label"].cat.categories
-    ctrl = req["is_controller"].to_numpy(dtype=bool)
+    counting = window is None and arr.elapsed_ms is not None
+    if counting:
+        try:
+            virtual_index(1, np.array([0.5]), method)
+        except InputError:
+            counting = False
+    if counting:
+        # whole milliseconds: exact percentiles from counts per millisecond, O(n), no sort
+        agg = LoadAggregate.from_arrays(
+            arr, apdex_t_s=apdex_t_s, apdex_f_s=apdex_f_s, intervals=False
+        )
+        out = agg.summary(
+            method=method, include_controllers=include_controllers, source=lt.source, run=lt.run
+        )
+        perfnb_attrs(out)["apdex_t_s"] = apdex_t_s
+        return out
+    start_all = arr.start_ns / 1e9  # float seconds since epoch, keeping sub-ms precision
+    rt_all, ok_all, b_all, s_all = arr.rt_s, arr.ok, arr.nbytes, arr.sent
+    codes = arr.codes
+    cats = arr.labels
+    ctrl = arr.ctrl if arr.ctrl is not None else np.zeros(len(arr), dtype=bool)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(cats) + 1))
     kw: dict[str, Any] = {
@@ -238,6 +254,15 @@ def intervals(lt: LoadTest, *, freq: str = "5s", method: str = "linear") -> pd.D
     from perfnb.io.loadtest import INTERVALS
 
     if not lt.has_requests:
+        if lt.aggregate is not None:
+            agg = lt.aggregate
+            if abs(pd.Timedelta(freq).total_seconds() - agg.interval_s) > 1e-9:
+                raise InputError(
+                    f"this load test was aggregated in intervals of {agg.interval_s:g} s",
+                    key="freq",
+                    hint="pass interval= when reading with engine='stream' or 'dask'",
+                )
+            return agg.intervals(method=method, source=lt.source, run=lt.run)
         if lt.history is None:
             raise InputError("this load test has neither requests nor a history file")
         return lt.history

@@ -267,7 +267,11 @@ class ArrowRaggedRows:
         return "skip"
 
     def report(self, *, line_offset: int = 0) -> None:
-        """Record every skipped row (pyarrow's row number plus *line_offset*; unknown numbers as ``None``)."""
+        """Record every skipped row with its line number, or ``None`` when pyarrow does not know it.
+
+        pyarrow numbers the source's lines from 1, header included (known when it reads with one thread);
+        *line_offset* is the number of lines before the source (a partition of a file).
+        """
         for n in self.rows:
             self.bad.add(n + line_offset if n >= 0 else None, "ragged row (wrong number of fields)")
 

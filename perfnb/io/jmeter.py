@@ -16,7 +16,7 @@ import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,10 @@ from perfnb.io._common import (
 )
 from perfnb.io.loadtest import REQUESTS, LoadTest, const_category
 
-__all__ = ["DEFAULT_COLUMNS", "read_jmeter"]
+if TYPE_CHECKING:
+    from perfnb.analysis.aggregate import RequestArrays
+
+__all__ = ["CORE", "DEFAULT_COLUMNS", "LAZY_BYTES", "core_arrays", "read_jmeter"]
 
 #: JMeter's default CSV column order (``jmeter.properties`` defaults since 5.x), used for header-less files.
 DEFAULT_COLUMNS = [
@@ -58,6 +61,8 @@ DEFAULT_COLUMNS = [
 _KNOWN = set(DEFAULT_COLUMNS) | {"Hostname", "SampleCount", "ErrorCount", "Filename", "Encoding"}
 _NEEDED = ("timeStamp", "elapsed", "label", "success")
 _TC = "Number of samples in transaction"
+#: CSV files from this size on read their detail columns on first access of ``LoadTest.requests``
+LAZY_BYTES = 64 << 20
 _HEADLESS_RE = re.compile(rb"^(\d{10,14}|\d{4}[/-]\d\d[/-]\d\d[ T][\d:.,]+),\d+,")
 
 
@@ -143,10 +148,62 @@ def read_jmeter(
         first = head.split(b"\n", 1)[0]
         if delimiter == "," and b"\t" in first and b"," not in first:
             delimiter = "\t"  # jmeter.save.saveservice.default_delimiter=\t
+        if p.stat().st_size >= LAZY_BYTES:
+            lazy = _read_lazy(
+                p, head, label, on_bad_lines, columns, delimiter, timestamp_format, timezone
+            )
+            if lazy is not None:
+                return lazy
         df = _read_csv(p, head, bad, columns, delimiter)
     out = _to_requests(df, p, label, bad, timestamp_format, timezone)
     bad.finish(out)
     return LoadTest(out, "jmeter", label, str(p))
+
+
+def _read_lazy(
+    p: Path,
+    head: bytes,
+    run: str,
+    on_bad_lines: OnBadLines,
+    columns: list[str] | None,
+    delimiter: str,
+    fmt: str | None,
+    tz: str,
+) -> LoadTest | None:
+    """Read the summary's columns now and the rest on first access of ``requests`` (large files).
+
+    Every row is parsed now (ragged rows and unreadable values are reported here, not later); only the
+    columns that the summary does not need (response codes, messages, latency, connect time) wait.
+    Returns ``None`` when the fast path cannot type the file (the row-checking path takes over).
+    """
+    import pyarrow as pa
+
+    bad = BadLines(on_bad_lines, path=p)
+    names, has_header = _header(head, delimiter, columns)
+    try:
+        table = _arrow_read(str(p), p, head, bad, names, has_header, delimiter, core=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError):
+        return None
+    arrays = core_arrays(table, p, fmt, tz, line_offset=1 if has_header else 0)
+    stamp = p.stat()
+
+    def materialize() -> pd.DataFrame:
+        now = p.stat()
+        if (now.st_size, now.st_mtime_ns) != (stamp.st_size, stamp.st_mtime_ns):
+            raise FormatError(
+                "the file changed after it was read; read it again",
+                path=p,
+                hint="read_jmeter reads large files' detail columns on first access of .requests",
+            )
+        again = BadLines(on_bad_lines, path=p)
+        out = _to_requests(_read_csv(p, head, again, columns, delimiter), p, run, again, fmt, tz)
+        return cast("pd.DataFrame", again.finish(out))
+
+    lt = LoadTest(None, "jmeter", run, str(p), arrays=arrays, materialize=materialize)
+    lt.meta["skipped_rows"] = bad.count
+    lt.meta["skipped_lines"] = bad.lines[:100]
+    bad.finish(pd.DataFrame())  # warns in "warn" mode
+    return lt
 
 
 def _header(head: bytes, delimiter: str, columns: list[str] | None) -> tuple[list[str], bool]:
@@ -190,9 +247,36 @@ def _read_csv(
     p: Path, head: bytes, bad: BadLines, columns: list[str] | None, delimiter: str
 ) -> Any:
     import pyarrow as pa
-    import pyarrow.csv as pacsv
 
     names, has_header = _header(head, delimiter, columns)
+    try:
+        table = _arrow_read(str(p), p, head, bad, names, has_header, delimiter)
+        return _arrow_frame(table)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError):
+        return _read_csv_slow(p, names, has_header, bad, delimiter)
+
+
+#: the columns that the summary needs (read first; the rest on first access of ``requests``)
+CORE = ("timeStamp", "elapsed", "label", "success", "bytes", "sentBytes")
+
+
+def _arrow_read(
+    source: Any,
+    p: Path,
+    head: bytes,
+    bad: BadLines,
+    names: list[str],
+    has_header: bool,
+    delimiter: str,
+    *,
+    core: bool | tuple[str, ...] = False,
+    controllers: bool | None = None,
+    line_offset: int | None = None,
+) -> Any:
+    """A typed pyarrow table of a JTL (*source*: a path or a buffer of whole lines; *core*: summary columns)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     missing = [c for c in ("elapsed", "label") if c not in names]
     if missing:
         raise FormatError(
@@ -204,12 +288,17 @@ def _read_csv(
         )
     want = [c for c in names if c in (*DEFAULT_COLUMNS, "Hostname")]
     want = [c for c in want if c not in ("threadName", "dataType", "URL", "IdleTime", "grpThreads")]
-    if "responseMessage" in want and not _has_controllers(p):
+    if core:
+        keep: tuple[str, ...] = CORE if core is True else tuple(core or ())
+        want = [c for c in want if c in keep or c == "responseMessage"]
+    if "responseMessage" in want and not (
+        _has_controllers(p) if controllers is None else controllers
+    ):
         want.remove(
             "responseMessage"
         )  # dictionary-encoding it costs more than reading 4 other columns
     types: dict[str, Any] = {
-        "elapsed": pa.float64(),
+        "elapsed": pa.int64() if core else pa.float64(),  # core: fractional ms → eager path
         "bytes": pa.int64(),
         "sentBytes": pa.int64(),
         "allThreads": pa.int64(),
@@ -225,33 +314,122 @@ def _read_csv(
         else pa.string(),
     }
     ragged = ArrowRaggedRows(bad)
+    table = pacsv.read_csv(
+        source,
+        read_options=pacsv.ReadOptions(
+            column_names=None if has_header else names, block_size=1 << 24, use_threads=True
+        ),
+        parse_options=pacsv.ParseOptions(
+            delimiter=delimiter,
+            newlines_in_values=False,
+            invalid_row_handler=ragged.handler,
+        ),
+        convert_options=pacsv.ConvertOptions(
+            include_columns=want,
+            column_types={k: v for k, v in types.items() if k in want},
+            strings_can_be_null=False,
+            null_values=[""],
+            true_values=["true", "TRUE", "True"],
+            false_values=["false", "FALSE", "False"],
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    ragged.report(line_offset=line_offset or 0)  # pyarrow numbers the source's lines from 1
+    return table
 
-    try:
-        table = pacsv.read_csv(
-            str(p),
-            read_options=pacsv.ReadOptions(
-                column_names=None if has_header else names, block_size=1 << 24, use_threads=True
-            ),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delimiter,
-                newlines_in_values=False,
-                invalid_row_handler=ragged.handler,
-            ),
-            convert_options=pacsv.ConvertOptions(
-                include_columns=want,
-                column_types={k: v for k, v in types.items() if k in want},
-                strings_can_be_null=False,
-                null_values=[""],
-                true_values=["true", "TRUE", "True"],
-                false_values=["false", "FALSE", "False"],
-                quoted_strings_can_be_null=False,
-            ),
+
+def core_arrays(
+    table: Any, p: Path, fmt: str | None, tz: str, *, line_offset: int = 1
+) -> RequestArrays:
+    """:class:`~perfnb.analysis.aggregate.RequestArrays` straight from a JTL arrow table (no pandas frame)."""
+    import pyarrow as pa
+
+    from perfnb.analysis.aggregate import EXACT_MAX_MS, RequestArrays, whole_ms
+
+    table = table.unify_dictionaries()
+    n = table.num_rows
+    for needed in ("timeStamp", "elapsed", "label"):
+        if needed not in table.column_names:
+            raise FormatError(f"JTL lacks a {needed} column", path=p, line=1, expected=needed)
+    el = table.column("elapsed")
+    if el.null_count:
+        i = int(np.flatnonzero(el.is_null().to_numpy(zero_copy_only=False))[0])
+        raise FormatError(
+            "column 'elapsed' is empty", path=p, line=i + 1 + line_offset, expected="milliseconds"
         )
-        df = _arrow_frame(table)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError):
-        return _read_csv_slow(p, names, has_header, bad, delimiter)
-    ragged.report(line_offset=1 if has_header else 0)
-    return df
+    ms = el.to_numpy()
+    rt = ms / 1000.0
+    if ms.dtype.kind == "i":
+        exact = ms if ms.size == 0 or (ms.min() >= 0 and ms.max() <= EXACT_MAX_MS) else None
+    else:
+        exact = whole_ms(rt)
+    lab = table.column("label")
+    if lab.num_chunks and n:
+        labels = [str(x) for x in lab.chunk(0).dictionary.to_pylist()]
+        codes = np.concatenate(
+            [c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in lab.chunks]
+        ).astype("int32", copy=False)
+    else:
+        labels, codes = [], np.zeros(n, dtype="int32")
+    if (codes < 0).any():
+        labels = [*labels, ""]
+        codes = np.where(codes < 0, len(labels) - 1, codes).astype("int32")
+    succ = table.column("success") if "success" in table.column_names else None
+    if succ is None:
+        ok = np.ones(n, dtype=bool)
+    elif pa.types.is_boolean(succ.type):
+        ok = succ.fill_null(False).to_numpy(zero_copy_only=False)
+    else:
+        ok = np.asarray(
+            succ.to_pandas().astype("string").str.lower().eq("true").fillna(False), dtype=bool
+        )
+    ts = table.column("timeStamp")
+    if pa.types.is_integer(ts.type) and ts.null_count == 0:
+        start_ns = ts.to_numpy() * 1_000_000
+    else:
+        start_ns = (
+            _parse_ts(ts.to_pandas(), p, fmt, tz, lambda i: i + 1 + line_offset)
+            .to_numpy(dtype="datetime64[ns]")
+            .view("int64")
+        )
+
+    def opt(name: str) -> np.ndarray | None:
+        if name not in table.column_names:
+            return None
+        col = table.column(name)
+        if col.null_count == n:
+            return None
+        out: np.ndarray = (
+            col.to_numpy()  # int64, zero-copy where arrow allows
+            if col.null_count == 0
+            else col.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        )
+        return out
+
+    ctrl = None
+    if "responseMessage" in table.column_names:
+        rm = table.column("responseMessage")
+        if rm.num_chunks and n:
+            cats = rm.chunk(0).dictionary.to_pylist()
+            is_tc = np.array([str(c).startswith(_TC) for c in cats] + [False], dtype=bool)
+            idx = np.concatenate(
+                [c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in rm.chunks]
+            )
+            ctrl = is_tc[idx]
+            if not ctrl.any():
+                ctrl = None
+    return RequestArrays(
+        labels=labels,
+        codes=codes,
+        start_ns=start_ns,
+        rt_s=rt,
+        ok=ok,
+        elapsed_ms=exact,
+        nbytes=opt("bytes"),
+        sent=opt("sentBytes"),
+        users=opt("allThreads"),
+        ctrl=ctrl,
+    )
 
 
 def _arrow_frame(table: Any) -> dict[str, Any]:
@@ -292,17 +470,25 @@ def _arrow_frame(table: Any) -> dict[str, Any]:
 
 
 def _read_csv_slow(
-    p: Path, names: list[str], has_header: bool, bad: BadLines, delimiter: str
+    p: Path,
+    names: list[str],
+    has_header: bool,
+    bad: BadLines,
+    delimiter: str,
+    *,
+    text: str | None = None,
+    line_offset: int = 0,
 ) -> pd.DataFrame:
-    try:
-        text = p.read_bytes().decode("utf-8", "replace")
-    except OSError as err:  # pragma: no cover
-        raise FormatError(f"cannot read: {err}", path=p) from err
+    if text is None:
+        try:
+            text = p.read_bytes().decode("utf-8", "replace")
+        except OSError as err:  # pragma: no cover
+            raise FormatError(f"cannot read: {err}", path=p) from err
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[list[str]] = []
     lines: list[int] = []
     for i, row in enumerate(reader):
-        lineno = reader.line_num
+        lineno = reader.line_num + line_offset
         if i == 0 and has_header:
             continue
         if not row:
@@ -379,7 +565,9 @@ def _read_xml(p: Path, bad: BadLines) -> pd.DataFrame:
     return df
 
 
-def _parse_ts(ts: pd.Series, p: Path, fmt: str | None, tz: str) -> pd.Series:
+def _parse_ts(
+    ts: pd.Series, p: Path, fmt: str | None, tz: str, lineno: Any = lambda i: i + 2
+) -> pd.Series:
     s = ts.astype("string") if not pd.api.types.is_numeric_dtype(ts) else ts
     if pd.api.types.is_integer_dtype(s):
         ns = s.to_numpy(dtype="int64") * 1_000_000
@@ -398,7 +586,7 @@ def _parse_ts(ts: pd.Series, p: Path, fmt: str | None, tz: str) -> pd.Series:
         raise FormatError(
             "mixed timestamp formats (epoch milliseconds and date strings)",
             path=p,
-            line=i + 2,
+            line=lineno(i),
             key="timeStamp",
             found=str(s.iloc[i]),
         )
@@ -417,7 +605,7 @@ def _parse_ts(ts: pd.Series, p: Path, fmt: str | None, tz: str) -> pd.Series:
     raise FormatError(
         "timeStamp is neither epoch milliseconds nor a known date format",
         path=p,
-        line=2,
+        line=lineno(0),
         key="timeStamp",
         found=str(s.iloc[0]),
         hint="pass timestamp_format='%d/%m/%Y %H:%M:%S' (jmeter.save.saveservice.timestamp_format)",
@@ -425,8 +613,13 @@ def _parse_ts(ts: pd.Series, p: Path, fmt: str | None, tz: str) -> pd.Series:
 
 
 def _to_requests(
-    df: Any, p: Path, run: str, bad: BadLines, fmt: str | None, tz: str
+    df: Any, p: Path, run: str, bad: BadLines, fmt: str | None, tz: str, *, first_line: int = 2
 ) -> pd.DataFrame:
+    kept = getattr(df, "attrs", {}).get("_lines")  # the row-checking path's real line numbers
+
+    def lineno(i: int) -> int:
+        return int(kept[i]) if kept is not None and i < len(kept) else i + first_line
+
     nrows = len(df["elapsed"]) if "elapsed" in df else 0
     if nrows == 0:
         return REQUESTS.empty()
@@ -435,14 +628,16 @@ def _to_requests(
     rt = df["elapsed"].astype("float64")
     if rt.isna().any():
         i = int(np.flatnonzero(rt.isna().to_numpy())[0])
-        raise FormatError("column 'elapsed' is empty", path=p, line=i + 2, expected="milliseconds")
+        raise FormatError(
+            "column 'elapsed' is empty", path=p, line=lineno(i), expected="milliseconds"
+        )
     if df["success"].dtype == bool:
         success = df["success"].to_numpy()
     else:
         succ = df["success"].astype("string").str.lower()
         success = (succ == "true").fillna(False).to_numpy(dtype=bool)
     out: dict[str, Any] = {
-        "timestamp": _parse_ts(df["timeStamp"], p, fmt, tz),
+        "timestamp": _parse_ts(df["timeStamp"], p, fmt, tz, lineno),
         "label": df["label"].astype("category"),
         "response_time_s": rt / 1000.0,
         "success": success,

@@ -13,16 +13,19 @@ stats/history CSV and ``--json``, k6 ``--summary-export``) carry the tool's own 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 
 from perfnb.errors import InputError, UnknownFormatError
 from perfnb.schema import PROVENANCE, Column, Schema, register
 
-__all__ = ["INTERVALS", "REQUESTS", "SUMMARY", "LoadTest", "read_loadtest"]
+if TYPE_CHECKING:
+    from perfnb.analysis.aggregate import LoadAggregate, RequestArrays
+
+__all__ = ["INTERVALS", "REQUESTS", "SUMMARY", "LoadTest", "concat_loadtests", "read_loadtest"]
 
 REQUESTS = register(
     Schema(
@@ -86,7 +89,8 @@ INTERVALS = register(
             Column(
                 "percentile_kind",
                 "category",
-                doc="``exact`` (from requests in the interval), ``windowed`` (tool's sliding window) or "
+                doc="``exact`` (from requests in the interval), ``histogram`` (from mergeable interval histograms, "
+                "``engine='stream'``/``'dask'``), ``windowed`` (tool's sliding window) or "
                 "``cumulative`` (since the start, as Locust writes without ``--csv-full-history``).",
             ),
             *PROVENANCE,
@@ -131,42 +135,100 @@ SUMMARY = register(
 )
 
 
-@dataclass
 class LoadTest:
     """A load-test run in perfnb's schema.
 
     Attributes
     ----------
     requests
-        ``loadtest_requests`` frame, or ``None`` for aggregate-only inputs.
+        ``loadtest_requests`` frame, or ``None`` for aggregate-only inputs. Readers of large files may
+        build it on first access (see :func:`perfnb.io.jmeter.read_jmeter`); :meth:`summary` does not need it.
     stats
         The tool's own per-label summary (``loadtest_summary`` with ``estimate="tool"``), or ``None``.
     history
         Intervals read from a history file (Locust), or ``None``.
-    errors
+    aggregate
+        A :class:`~perfnb.analysis.aggregate.LoadAggregate` when the input was read with
+        ``engine="stream"`` or ``"dask"`` (no per-request rows are kept then).
+    errors_table
         Error breakdown: ``label``, ``error``, ``count`` (from failures files or failed requests).
     source, run, path
         Tool name, run label, input path.
     """
 
-    requests: pd.DataFrame | None
-    source: str
-    run: str
-    path: str = ""
-    stats: pd.DataFrame | None = None
-    history: pd.DataFrame | None = None
-    errors_table: pd.DataFrame | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
+    def __init__(
+        self,
+        requests: pd.DataFrame | None,
+        source: str,
+        run: str,
+        path: str = "",
+        stats: pd.DataFrame | None = None,
+        history: pd.DataFrame | None = None,
+        errors_table: pd.DataFrame | None = None,
+        meta: dict[str, Any] | None = None,
+        *,
+        aggregate: LoadAggregate | None = None,
+        arrays: RequestArrays | None = None,
+        materialize: Callable[[], pd.DataFrame] | None = None,
+    ) -> None:
+        self._requests = requests
+        self._arrays = arrays
+        self._materialize = materialize
+        self.source = source
+        self.run = run
+        self.path = path
+        self.stats = stats
+        self.history = history
+        self.errors_table = errors_table
+        self.meta: dict[str, Any] = {} if meta is None else meta
+        self.aggregate = aggregate
+
+    @property
+    def requests(self) -> pd.DataFrame | None:
+        """The per-request frame (built on first access for lazily read inputs)."""
+        if self._requests is None and self._materialize is not None:
+            self._requests = self._materialize()
+            self._materialize = None
+        return self._requests
+
+    @requests.setter
+    def requests(self, value: pd.DataFrame | None) -> None:
+        self._requests, self._arrays, self._materialize = value, None, None
+
+    def arrays(self) -> RequestArrays | None:
+        """The columnar core of the requests (label codes, start times …), or ``None`` without requests."""
+        if self._arrays is None:
+            req = self._requests if self._materialize is None else self.requests
+            if req is None:
+                return None
+            from perfnb.analysis.aggregate import RequestArrays
+
+            self._arrays = RequestArrays.from_frame(req)
+        return self._arrays
 
     def __repr__(self) -> str:
-        n = len(self.requests) if self.requests is not None else 0
+        if self.aggregate is not None:
+            n = int(self.aggregate.count.sum())
+            return f"<LoadTest {self.source} run={self.run!r} aggregated requests={n} labels={self.labels}>"
+        arr = self._arrays
+        n = (
+            len(arr)
+            if arr is not None
+            else len(self._requests)
+            if self._requests is not None
+            else 0
+        )
         return f"<LoadTest {self.source} run={self.run!r} requests={n} labels={self.labels}>"
 
     @property
     def labels(self) -> list[str]:
         """The request labels."""
+        if self._arrays is not None:
+            return list(self._arrays.labels)
         if self.requests is not None:
             return [str(x) for x in self.requests["label"].cat.categories]
+        if self.aggregate is not None:
+            return list(self.aggregate.labels)
         if self.stats is not None:
             return [str(x) for x in self.stats["label"] if x != "Total"]
         return []
@@ -174,6 +236,8 @@ class LoadTest:
     @property
     def has_requests(self) -> bool:
         """Whether per-request data is available (exact statistics)."""
+        if self._arrays is not None:
+            return len(self._arrays) > 0
         return self.requests is not None and len(self.requests) > 0
 
     def summary(
@@ -211,6 +275,13 @@ class LoadTest:
         """
         from perfnb.analysis.histogram import LatencyHistogram
 
+        if self.aggregate is not None and not self.has_requests:
+            if sub_buckets != self.aggregate.sub_buckets:
+                raise InputError(
+                    f"this load test was aggregated with sub_buckets={self.aggregate.sub_buckets}",
+                    key="sub_buckets",
+                )
+            return dict(self.aggregate.histograms())
         if self.requests is None:
             raise InputError("histograms() needs per-request data")
         req = self.requests[~self.requests["is_controller"]]
@@ -246,6 +317,17 @@ class LoadTest:
             return g.sort_values("count", ascending=False, ignore_index=True)
         if self.errors_table is not None:
             return self.errors_table
+        if self.aggregate is not None:
+            agg = self.aggregate
+            per_label = [
+                {"label": name, "status": "", "error": "", "count": int(n)}
+                for name, n in zip(agg.labels, agg.failures, strict=True)
+                if n
+            ]
+            if per_label:  # aggregated inputs keep failures per label only
+                return pd.DataFrame(per_label).sort_values(
+                    "count", ascending=False, ignore_index=True
+                )
         return pd.DataFrame({"label": [], "status": [], "error": [], "count": []})
 
     def split(self, at: float = 0.5) -> tuple[LoadTest, LoadTest]:
@@ -273,26 +355,68 @@ def const_category(value: str, n: int) -> Any:
     return pd.Categorical.from_codes(np.zeros(n, dtype="int8"), dtype=dtype)
 
 
-def read_loadtest(path: str | os.PathLike[str], **kwargs: Any) -> LoadTest:
-    """Read any load-test output: a file, a Locust CSV prefix (``results`` for ``results_stats.csv``) or a folder.
+def read_loadtest(
+    path: str | os.PathLike[str] | list[str | os.PathLike[str]],
+    *,
+    engine: str = "pandas",
+    client: Any = None,
+    **kwargs: Any,
+) -> LoadTest:
+    """Read any load-test output: a file, a Locust CSV prefix, a folder (of one run, or of worker files).
 
     Parameters
     ----------
     path
         A JMeter JTL (CSV/XML), k6 CSV/NDJSON/summary export, Gatling ``simulation.log``, Locust CSV
-        file/prefix/folder, Locust ``--json`` output or Locust request log.
+        file/prefix/folder, Locust ``--json`` output or Locust request log; or a folder, glob pattern or
+        list of sample-level files written by several load generators (combined into one run).
+    engine
+        ``"pandas"`` (default: every request in memory, every statistic exact), ``"stream"`` (bounded
+        memory) or ``"dask"`` (a ``dask.distributed`` cluster): see :func:`perfnb.scan_loadtest`.
+    client
+        For ``engine="dask"``: a ``Client`` or a scheduler address (default: the current client).
     **kwargs
-        Passed to the format's reader (``run=``, ``on_bad_lines=`` …).
+        Passed to the format's reader (``run=``, ``on_bad_lines=`` …) or to :func:`perfnb.scan_loadtest`.
 
     Raises
     ------
     UnknownFormatError
         When the input is no load-test format.
     """
-    from perfnb.io._common import sniff
+    from perfnb.engine import check_engine
+
+    check_engine(engine)
+    if engine != "pandas":
+        from perfnb.io.scan import scan_loadtest
+
+        return scan_loadtest(path, engine=engine, client=client, **kwargs)
+    if isinstance(path, (list, tuple)) or _is_fleet(path):
+        from perfnb.io.scan import loadtest_files
+
+        files = loadtest_files(path)
+        if len(files) > 1:
+            run = kwargs.pop("run", None)
+            parts = [read_loadtest(f, **kwargs) for f in files]
+            name = run if run is not None else Path(files[0]).parent.name
+            return concat_loadtests(parts, run=name, path=str(path))
+        path = files[0]
+    return _read_one(Path(path), **kwargs)
+
+
+def _is_fleet(path: str | os.PathLike[str]) -> bool:
+    """A folder without a Locust CSV set, or a glob pattern: files of several load generators."""
     from perfnb.io.locust import locust_files
 
     p = Path(path)
+    if p.is_dir():
+        return not locust_files(p)
+    return not p.exists() and any(ch in str(path) for ch in "*?[") and not locust_files(p)
+
+
+def _read_one(p: Path, **kwargs: Any) -> LoadTest:
+    from perfnb.io._common import sniff
+    from perfnb.io.locust import locust_files
+
     if not p.exists():
         files = locust_files(p)
         if files:
@@ -310,3 +434,32 @@ def read_loadtest(path: str | os.PathLike[str], **kwargs: Any) -> LoadTest:
     if not isinstance(result, LoadTest):  # pragma: no cover - every loadtest reader returns one
         raise UnknownFormatError("not a load test", path=p)
     return result
+
+
+def concat_loadtests(parts: list[LoadTest], *, run: str, path: str = "") -> LoadTest:
+    """One run from the outputs of several load generators (requests concatenated in time order).
+
+    Raises
+    ------
+    InputError
+        When a part has no per-request data (a Locust stats file, a k6 summary export).
+    """
+    frames = []
+    for lt in parts:
+        if lt.requests is None:
+            raise InputError(
+                "only per-request outputs can be combined", path=lt.path, hint="JMeter, k6, Gatling"
+            )
+        frames.append(lt.requests)
+    sources = {lt.source for lt in parts}
+    req = pd.concat(frames, ignore_index=True)
+    for col in ("label", "status", "error"):
+        if col in req:
+            req[col] = req[col].astype("string").astype("category")
+    req = req.sort_values("timestamp", kind="stable", ignore_index=True)
+    req["source"] = const_category(sources.pop() if len(sources) == 1 else "mixed", len(req))
+    req["run"] = const_category(run, len(req))
+    out = LoadTest(REQUESTS.conform(req), str(req["source"].iloc[0]) if len(req) else "", run, path)
+    out.meta["files"] = [lt.path for lt in parts]
+    out.meta["skipped_rows"] = sum(int(lt.meta.get("skipped_rows", 0)) for lt in parts)
+    return out

@@ -112,7 +112,19 @@ def plot_latency_cdf(
         if v.size:
             ax.plot(v, np.arange(1, v.size + 1) / v.size, **kw)
 
-    if lt.requests is not None:
+    def hist_cdf(h: Any, **kw: Any) -> None:  # aggregated inputs: the CDF of the histogram
+        nz = np.flatnonzero(h.counts)
+        if nz.size:
+            ax.step(h.values()[nz], np.cumsum(h.counts[nz]) / h.count, where="post", **kw)
+
+    if lt.aggregate is not None and not lt.has_requests:
+        hists = lt.histograms(lt.aggregate.sub_buckets)
+        if labels and baseline is None:
+            for label_name, h in hists.items():
+                if label_name != "Total":
+                    hist_cdf(h, label=label_name, lw=1)
+        hist_cdf(hists["Total"], label=f"Total ({lt.run})", lw=2, color="black")
+    elif lt.requests is not None:
         req = lt.requests[~lt.requests["is_controller"]]
         if labels and baseline is None:
             for name, g in req.groupby("label", observed=True):
@@ -125,6 +137,9 @@ def plot_latency_cdf(
             lw=2,
             ls="--",
         )
+    elif baseline is not None and baseline.aggregate is not None:
+        base = baseline.histograms(baseline.aggregate.sub_buckets)["Total"]
+        hist_cdf(base, label=f"Total ({baseline.run}, baseline)", lw=2, ls="--")
     ax.set_xscale("log")
     ax.set_xlabel("response time (s)")
     ax.set_ylabel("fraction of requests")

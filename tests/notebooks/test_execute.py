@@ -38,3 +38,23 @@ def test_malformed_input_gives_format_error(notebook, tmp_path) -> None:
     result = run_notebook(notebook, {path_params[0]: str(bad)}, output_dir=tmp_path)
     assert result.exit_code == ExitCode.INPUT, result.message
     assert str(bad) in result.message
+
+
+@pytest.mark.parametrize("engine", ["stream", "dask"])
+def test_loadtest_report_on_a_folder_of_worker_files(engine, tmp_path, corpus) -> None:
+    """Issue 9: the load-test notebook takes a folder of worker files and an ``engine`` parameter."""
+    if engine == "dask":
+        pytest.importorskip("distributed")
+    jtl = corpus / "loadtests" / "jmeter" / "apache_jmeter_HTMLReportTestFile.csv"
+    header, *rows = jtl.read_text().splitlines()
+    fleet = tmp_path / "fleet"
+    fleet.mkdir()
+    for i in range(3):
+        (fleet / f"worker{i}.jtl").write_text("\n".join([header, *rows[i::3]]) + "\n")
+    nb = next(n for n in NOTEBOOKS if n.stem == "loadtest_report")
+    result = run_notebook(
+        nb, {"loadtest_path": str(fleet), "engine": engine}, output_dir=tmp_path / "out"
+    )
+    assert result.exit_code in (ExitCode.OK, ExitCode.FINDINGS), result.message
+    html = result.html.read_text(encoding="utf-8")
+    assert "aggregated requests=255" in html  # the three workers' files are one run

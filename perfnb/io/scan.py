@@ -1,0 +1,374 @@
+"""Load tests larger than memory, and fleets of load generators: ``engine="stream"`` and ``engine="dask"``.
+
+:func:`scan_loadtest` reads raw samples (JMeter CSV JTL, k6 ``--out csv``, k6 ``--out json``) in
+line-aligned partitions of ``chunk_bytes`` and folds each into a
+:class:`~perfnb.analysis.aggregate.LoadAggregate`; the aggregates merge exactly, so the result does not depend
+on the partitioning, the number of files or the order in which Dask workers finish.
+
+* ``engine="stream"``: partitions one after another in this process. Peak memory ≈ one partition's columns
+  plus the aggregate (a few hundred MB at the default 64 MB partitions), whatever the file size.
+* ``engine="dask"``: the same partitions on a ``dask.distributed`` cluster (``client=`` a ``Client``, a
+  scheduler address, or the current client). Workers read the files by path: they must see the same files
+  (one machine, or a shared file system).
+
+What is exact and what is estimated is documented in :mod:`perfnb.analysis.aggregate`: counts, failures,
+mean, min, max, throughput, bytes and Apdex are exact; percentiles are exact for JMeter (whole
+milliseconds) and within ±0.78 % for k6 (fractional milliseconds); interval percentiles come from
+log-linear histograms (±0.78 %).
+
+Other sample-level formats (JMeter XML, Gatling, Locust's request log) are read whole, one file per
+partition; aggregate-only formats (Locust stats, k6 summary export) have nothing to stream and are refused.
+"""
+
+from __future__ import annotations
+
+import glob
+import mmap
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from perfnb.analysis.aggregate import LoadAggregate, RequestArrays
+from perfnb.engine import DEFAULT_CHUNK_BYTES, Partition, byte_ranges, check_engine, map_partitions
+from perfnb.errors import EmptyInputError, FormatError, InputError, UnknownFormatError
+from perfnb.io._common import BadLines, OnBadLines, head_bytes, run_label, sniff
+from perfnb.io.loadtest import LoadTest
+
+__all__ = ["loadtest_files", "scan_loadtest"]
+
+_STREAMED = ("jmeter_csv", "k6_csv", "k6_json")
+_WHOLE = ("jmeter_xml", "gatling_log", "locust_requests")
+
+
+@dataclass(frozen=True)
+class _Options:
+    """Everything a partition needs besides its byte range (pickled to Dask workers)."""
+
+    fmt: str
+    names: tuple[str, ...] = ()
+    delimiter: str = ","
+    controllers: bool = False
+    timestamp_format: str | None = None
+    timezone: str = "UTC"
+    on_bad_lines: OnBadLines = "error"
+    interval_s: float = 5.0
+    sub_buckets: int = 64
+    apdex_t_s: float = 0.5
+    apdex_f_s: float | None = None
+    run: str = ""
+
+
+def loadtest_files(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """The load-test files of a file, a folder (one per worker), a glob pattern or a list of paths.
+
+    A folder's files are those whose content is a load-test format (others, such as a README, are left
+    out); sorted by name.
+
+    Raises
+    ------
+    EmptyInputError
+        When nothing matches.
+    """
+    if isinstance(path, (list, tuple)):
+        out = [Path(p) for p in path]
+    else:
+        p = Path(path)  # type: ignore[arg-type]
+        if p.is_dir():
+            out = []
+            for f in sorted(x for x in p.iterdir() if x.is_file() and not x.name.startswith(".")):
+                try:
+                    if sniff(f).kind == "loadtest":
+                        out.append(f)
+                except (UnknownFormatError, FormatError, EmptyInputError):
+                    continue
+        elif p.exists():
+            out = [p]
+        else:
+            out = [Path(x) for x in sorted(glob.glob(str(path)))]  # noqa: PTH207 - a user's pattern
+    if not out:
+        raise EmptyInputError(
+            "no load-test files found",
+            path=str(path),
+            expected="a file, a folder or a glob pattern",
+        )
+    for f in out:
+        if not f.is_file():
+            raise InputError("not a file", path=f, expected="a load-test output file")
+    return out
+
+
+def scan_loadtest(
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    engine: str = "stream",
+    client: Any = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    interval: str = "5s",
+    apdex_t_s: float = 0.5,
+    apdex_f_s: float | None = None,
+    sub_buckets: int = 64,
+    progress: bool | None = None,
+    on_bad_lines: OnBadLines = "error",
+    run: str | None = None,
+    timestamp_format: str | None = None,
+    timezone: str = "UTC",
+) -> LoadTest:
+    """Aggregate one or many raw load-test files in bounded memory (``"stream"``) or on Dask (``"dask"``).
+
+    Parameters
+    ----------
+    path
+        A file, a folder of worker files, a glob pattern or a list of files (formats may be mixed).
+    engine, client
+        ``"stream"`` or ``"dask"`` (with a ``Client`` or scheduler address; default: the current client).
+    chunk_bytes
+        Partition size (line-aligned).
+    interval
+        Width of the intervals of :meth:`LoadTest.intervals` (fixed when aggregating).
+    apdex_t_s, apdex_f_s
+        Apdex thresholds at which Apdex is exact (others are estimated from histograms).
+    sub_buckets
+        Histogram resolution (relative error ``1/(2·sub_buckets)``).
+    progress
+        Show a progress bar (default: for inputs of 256 MB or more).
+    on_bad_lines, timestamp_format, timezone
+        As for :func:`perfnb.read_jmeter`; skipped rows are counted in ``LoadTest.meta["skipped_rows"]``.
+
+    Returns
+    -------
+    LoadTest
+        With ``aggregate`` set and ``requests`` ``None``: :meth:`~LoadTest.summary`,
+        :meth:`~LoadTest.intervals`, :meth:`~LoadTest.histograms`, :meth:`~LoadTest.errors` work.
+    """
+    import pandas as pd
+
+    if engine not in ("stream", "dask"):
+        check_engine(engine)
+        raise InputError(
+            "scan_loadtest streams; use read_loadtest for engine='pandas'",
+            key="engine",
+            expected="'stream' or 'dask'",
+        )
+    try:
+        interval_s = pd.Timedelta(interval).total_seconds()
+    except ValueError as err:
+        raise InputError(
+            f"interval {interval!r} is not a duration", key="interval", expected="e.g. '5s'"
+        ) from err
+    if interval_s <= 0:
+        raise InputError("interval must be positive", key="interval", found=interval)
+    BadLines(on_bad_lines)  # validates the mode before any work
+    files = loadtest_files(path)
+    parts: list[Partition] = []
+    opts: list[_Options] = []
+    sources: set[str] = set()
+    for f in files:
+        fmt = sniff(f)
+        if fmt.name not in (*_STREAMED, *_WHOLE):
+            raise InputError(
+                f"{fmt.description} has no per-request samples to stream",
+                path=f,
+                hint="read it with perfnb.read_loadtest (engine='pandas')",
+            )
+        sources.add(fmt.name.split("_")[0])
+        o = _Options(
+            fmt.name,
+            timestamp_format=timestamp_format,
+            timezone=timezone,
+            on_bad_lines=on_bad_lines,
+            interval_s=interval_s,
+            sub_buckets=sub_buckets,
+            apdex_t_s=apdex_t_s,
+            apdex_f_s=apdex_f_s,
+            run=run_label(f, run),
+        )
+        file_parts, o = _plan(f, o, chunk_bytes)
+        parts.extend(file_parts)
+        opts.extend([o] * len(file_parts))
+    pairs = [(p, o) for p, o in zip(parts, opts, strict=True)]
+    agg = map_partitions(
+        _aggregate_pair,
+        [p for p, _ in pairs],
+        _merge,
+        engine=engine,
+        client=client,
+        progress=progress,
+        desc="perfnb: " + (files[0].name if len(files) == 1 else f"{len(files)} files"),
+        options={p: o for p, o in pairs},
+    )
+    label = (
+        run
+        if run is not None
+        else (run_label(files[0], None) if len(files) == 1 else Path(files[0]).parent.name)
+    )
+    lt = LoadTest(
+        None,
+        sources.pop() if len(sources) == 1 else "mixed",
+        label,
+        str(path) if not isinstance(path, (list, tuple)) else str(files[0].parent),
+        aggregate=agg,
+    )
+    lt.meta.update(
+        {
+            "engine": engine,
+            "files": [str(f) for f in files],
+            "partitions": len(parts),
+            "skipped_rows": int(agg.meta.get("skipped_rows", 0)),
+        }
+    )
+    return lt
+
+
+def _plan(f: Path, o: _Options, chunk_bytes: int) -> tuple[list[Partition], _Options]:
+    """The partitions of one file, and its options completed from its header."""
+    from dataclasses import replace
+
+    size = f.stat().st_size
+    if o.fmt in _WHOLE:
+        return [Partition(str(f), 0, size)], o
+    head = head_bytes(f)
+    first = head.split(b"\n", 1)[0]
+    if o.fmt == "jmeter_csv":
+        from perfnb.io.jmeter import _has_controllers, _header
+
+        delimiter = "\t" if b"\t" in first and b"," not in first else ","
+        names, has_header = _header(head, delimiter, None)
+        o = replace(o, names=tuple(names), delimiter=delimiter, controllers=_has_controllers(f))
+        start = len(first) + 1 if has_header else 0
+    elif o.fmt == "k6_csv":
+        names = first.lstrip(b"\xef\xbb\xbf").decode("utf-8", "replace").strip().split(",")
+        o = replace(o, names=tuple(names))
+        start = len(first) + 1
+    else:
+        start = 0
+    if start >= size:
+        return [Partition(str(f), start, start)], o
+    return byte_ranges(f, chunk_bytes, start=start), o
+
+
+def _aggregate_pair(part: Partition, options: dict[Partition, _Options]) -> LoadAggregate:
+    return aggregate_partition(part, options[part])
+
+
+def _merge(a: LoadAggregate, b: LoadAggregate) -> LoadAggregate:
+    return a.merge(b)
+
+
+def _lines_before(path: str, offset: int) -> int:
+    """Number of lines before byte *offset* (counted only when an error needs a line number)."""
+    if offset == 0:
+        return 0
+    with Path(path).open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        return m[:offset].count(b"\n")
+
+
+def aggregate_partition(part: Partition, o: _Options) -> LoadAggregate:
+    """The aggregate of one partition (runs on a Dask worker with ``engine="dask"``)."""
+    p = Path(part.path)
+    bad = BadLines(o.on_bad_lines, path=p)
+    arrays = _arrays(part, o, p, bad)
+    agg = LoadAggregate.from_arrays(
+        arrays,
+        interval_s=o.interval_s,
+        sub_buckets=o.sub_buckets,
+        apdex_t_s=o.apdex_t_s,
+        apdex_f_s=o.apdex_f_s,
+    )
+    agg.meta["skipped_rows"] = bad.count
+    return agg
+
+
+def _arrays(part: Partition, o: _Options, p: Path, bad: BadLines) -> RequestArrays:
+    import pyarrow as pa
+
+    if o.fmt in _WHOLE:
+        from perfnb.io._common import FORMATS
+
+        lt = FORMATS[o.fmt].reader(p, on_bad_lines=o.on_bad_lines, run=o.run)
+        arr = lt.arrays()
+        if arr is None:  # pragma: no cover - these formats always have requests
+            raise FormatError("no requests", path=p)
+        bad.lines.extend([-1] * int(lt.meta.get("skipped_rows", 0)))
+        return arr  # type: ignore[no-any-return]
+    with pa.OSFile(part.path) as fh:
+        buf = fh.read_at(part.nbytes, part.start)
+    if o.fmt == "jmeter_csv":
+        return _jmeter_arrays(buf, part, o, p, bad)
+    if o.fmt == "k6_csv":
+        from perfnb.analysis.aggregate import RequestArrays as RA
+        from perfnb.io.k6 import csv_frame, csv_table
+
+        before = _lines_before(part.path, part.start)
+        df = csv_table(
+            pa.BufferReader(buf), p, bad, list(o.names), has_header=False, line_offset=before
+        )
+        return RA.from_frame(csv_frame(df, p, o.run))
+    from perfnb.analysis.aggregate import RequestArrays as RA
+    from perfnb.io.k6 import parse_ndjson
+
+    before = _lines_before(part.path, part.start) if bad.mode != "error" else 0
+    lines = memoryview(buf).tobytes().split(b"\n")
+    try:
+        points = parse_ndjson(((before + i + 1, raw) for i, raw in enumerate(lines)), bad)
+    except FormatError as err:
+        if before == 0 and part.start:
+            before = _lines_before(part.path, part.start)
+            raise FormatError(
+                err.message, path=p, line=(err.line or 0) + before, hint=err.hint
+            ) from err
+        raise
+    return RA.from_frame(points.frame(p, o.run))
+
+
+def _shifted(err: FormatError, part: Partition) -> FormatError:
+    """*err* with its line number made absolute (it was counted from the partition's first line)."""
+    if err.line is None or part.start == 0:
+        return err
+    return type(err)(
+        err.message,
+        path=err.path,
+        line=err.line + _lines_before(part.path, part.start),
+        key=err.key,
+        expected=err.expected,
+        found=err.found,
+        hint=err.hint,
+    )
+
+
+def _jmeter_arrays(buf: Any, part: Partition, o: _Options, p: Path, bad: BadLines) -> RequestArrays:
+    import pyarrow as pa
+
+    from perfnb.analysis.aggregate import RequestArrays as RA
+    from perfnb.io.jmeter import CORE, _arrow_read, _read_csv_slow, _to_requests, core_arrays
+
+    names = list(o.names)
+    head = memoryview(buf)[:65536].tobytes()  # the partition's first lines (no header)
+    local = BadLines("skip", path=p)  # ragged rows, renumbered below
+    try:
+        table = _arrow_read(
+            pa.BufferReader(buf),
+            p,
+            head,
+            local if bad.mode != "error" else bad,
+            names,
+            False,
+            o.delimiter,
+            core=(*CORE, "allThreads"),
+            controllers=o.controllers,
+        )
+        if local.count:
+            before = _lines_before(part.path, part.start)
+            for line in local.lines:
+                bad.add(line + before if line >= 0 else None, "ragged row (wrong number of fields)")
+        return core_arrays(table, p, o.timestamp_format, o.timezone, line_offset=0)
+    except FormatError as err:
+        raise _shifted(err, part) from err
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError):
+        # the row-checking path names every bad line (numbers offset by the lines before the partition)
+        before = _lines_before(part.path, part.start)
+        text = memoryview(buf).tobytes().decode("utf-8", "replace")
+        df = _read_csv_slow(p, names, False, bad, o.delimiter, text=text, line_offset=before)
+        req = _to_requests(df, p, o.run, bad, o.timestamp_format, o.timezone, first_line=before + 1)
+        return RA.from_frame(req)
