@@ -298,11 +298,7 @@ class LoadAggregate:
         apdex_f_s: float | None = None,
         intervals: bool = True,
     ) -> LoadAggregate:
-        """Aggregate one batch of requests.
-
-        *intervals=False* (the in-memory summary) skips the per-interval histograms and the successful
-        requests' histogram, so Apdex is then exact only at *apdex_t_s* / *apdex_f_s*.
-        """
+        """Aggregate one batch of requests (*intervals=False* skips the per-interval histograms)."""
         agg = cls(interval_s, sub_buckets, apdex_t_s, apdex_f_s, labels=list(arr.labels))
         nl = len(arr.labels)
         agg._resize(nl)
@@ -315,14 +311,62 @@ class LoadAggregate:
             raise InputError("requests without a label cannot be aggregated")
         rt, ok = arr.rt_s, arr.ok
         f = 4.0 * apdex_t_s if apdex_f_s is None else apdex_f_s
-        # one pass for counts, failures and Apdex classes: 0 failed, 1 frustrated, 2 tolerating, 3 satisfied
-        cls_ = ok.astype("int64") * (1 + (rt <= f) + (rt <= apdex_t_s))
-        by = np.bincount(codes * 4 + cls_, minlength=nl * 4).reshape(nl, 4)
-        agg.count = by.sum(axis=1)
-        agg.failures = by[:, 0].copy()
-        agg.tolerating = by[:, 2].copy()
-        agg.satisfied = by[:, 3].copy()
-        agg.sum_s = np.bincount(codes, weights=rt, minlength=nl)
+        ms = arr.elapsed_ms
+        h = LatencyHistogram(sub_buckets)
+        nb = h.counts.size
+        top = int(ms.max()) + 1 if ms is not None and ms.size else 1
+        if ms is not None and nl * 2 * top <= 1 << 25:
+            # whole milliseconds: one counting pass per (label, success, millisecond) gives counts,
+            # failures, exact sums, min, max, Apdex and every percentile
+            by = np.bincount((codes * 2 + ok) * top + ms, minlength=nl * 2 * top).reshape(
+                nl, 2, top
+            )
+            ok_c, all_c = by[:, 1, :], by[:, 0, :] + by[:, 1, :]
+            secs = np.arange(top) / 1000.0
+            agg.count = all_c.sum(axis=1)
+            agg.failures = by[:, 0, :].sum(axis=1)
+            agg.sum_s = (all_c @ np.arange(top)) / 1000.0  # exact integer sum of milliseconds
+            agg.satisfied = ok_c[:, secs <= apdex_t_s].sum(axis=1)
+            agg.tolerating = ok_c[:, (secs > apdex_t_s) & (secs <= f)].sum(axis=1)
+            agg.exact = []
+            table = h.index(secs)
+            for i in range(nl):
+                nz = np.flatnonzero(all_c[i])
+                if nz.size:
+                    agg.min_s[i], agg.max_s[i] = secs[nz[0]], secs[nz[-1]]
+                    agg.hist[i] = np.bincount(table, weights=all_c[i], minlength=nb)
+                    agg.ok_hist[i] = np.bincount(table, weights=ok_c[i], minlength=nb)
+                agg.exact.append(_trim(all_c[i]))
+            bucket = table[ms] if intervals else np.zeros(0, "int64")
+        else:
+            # one pass for counts, failures and Apdex classes: 0 failed, 1 frustrated, 2 tolerating,
+            # 3 satisfied
+            cls_ = ok.astype("int64") * (1 + (rt <= f) + (rt <= apdex_t_s))
+            by4 = np.bincount(codes * 4 + cls_, minlength=nl * 4).reshape(nl, 4)
+            agg.count = by4.sum(axis=1)
+            agg.failures = by4[:, 0].copy()
+            agg.tolerating = by4[:, 2].copy()
+            agg.satisfied = by4[:, 3].copy()
+            agg.sum_s = np.bincount(codes, weights=rt, minlength=nl)
+            np.minimum.at(agg.min_s, codes, rt)  # ufunc.at: a few ms for millions of rows
+            np.maximum.at(agg.max_s, codes, rt)
+            agg.exact = _exact_counts(codes, ms, nl)
+            if ms is not None:  # whole ms, but too many labels × milliseconds for one dense pass
+                table = h.index(np.arange(top) / 1000.0)
+                for i, e in enumerate(agg.exact):
+                    if e is not None and e.size:
+                        agg.hist[i] = np.bincount(table[: e.size], weights=e, minlength=nb)
+                okc = _exact_counts(codes[ok], ms[ok], nl)
+                for i, e in enumerate(okc):
+                    if e is not None and e.size:
+                        agg.ok_hist[i] = np.bincount(table[: e.size], weights=e, minlength=nb)
+                bucket = table[ms]
+            else:
+                bucket = h.index(rt)
+                agg.hist = np.bincount(codes * nb + bucket, minlength=nl * nb).reshape(nl, nb)
+                agg.ok_hist = np.bincount(codes[ok] * nb + bucket[ok], minlength=nl * nb).reshape(
+                    nl, nb
+                )
         if arr.ctrl is not None:
             agg.controllers = np.bincount(codes[arr.ctrl], minlength=nl).astype("int64")
         for name, values in (("nbytes", arr.nbytes), ("sent", arr.sent)):
@@ -330,36 +374,11 @@ class LoadAggregate:
                 w = values if values.dtype.kind in "iub" else np.nan_to_num(values)
                 setattr(agg, name, np.bincount(codes, weights=w, minlength=nl))
                 setattr(agg, "has_bytes" if name == "nbytes" else "has_sent", True)
-        ms = arr.elapsed_ms
         end = arr.start_ns + (
             ms * 1_000_000 if ms is not None else np.rint(rt * 1e9).astype("int64")
         )
-        np.minimum.at(agg.min_s, codes, rt)  # ufunc.at: a few ms for millions of rows
-        np.maximum.at(agg.max_s, codes, rt)
         np.minimum.at(agg.first_ns, codes, arr.start_ns)
         np.maximum.at(agg.last_end_ns, codes, end)
-        h = LatencyHistogram(sub_buckets)
-        nb = h.counts.size
-        agg.exact = _exact_counts(codes, ms, nl)
-        if ms is not None:
-            # whole milliseconds: bucket through a per-millisecond lookup table (no frexp per row)
-            table = h.index(np.arange(int(ms.max()) + 1 if ms.size else 1) / 1000.0)
-            for i, e in enumerate(agg.exact):
-                if e is not None and e.size:
-                    agg.hist[i] = np.bincount(table[: e.size], weights=e, minlength=nb)
-            # the successful requests' histogram serves Apdex at other thresholds; the in-memory
-            # summary (intervals=False) computes Apdex exactly and skips it
-            okc = _exact_counts(codes[ok], ms[ok], nl) if intervals else []
-            for i, e in enumerate(okc):
-                if e is not None and e.size:
-                    agg.ok_hist[i] = np.bincount(table[: e.size], weights=e, minlength=nb)
-            bucket = table[ms] if intervals else np.zeros(0, "int64")
-        else:
-            bucket = h.index(rt)
-            agg.hist = np.bincount(codes * nb + bucket, minlength=nl * nb).reshape(nl, nb)
-            agg.ok_hist = np.bincount(codes[ok] * nb + bucket[ok], minlength=nl * nb).reshape(
-                nl, nb
-            )
         if intervals:
             agg._add_intervals(arr, codes, bucket)
         return agg
@@ -419,7 +438,7 @@ class LoadAggregate:
             self.iv_counts = counts.astype("int64")
         if ncell <= 1 << 22:
             req = np.bincount(cell, minlength=ncell)
-            fails = np.bincount(cell, weights=~arr.ok, minlength=ncell)
+            fails = np.bincount(cell[~arr.ok], minlength=ncell)
             total = np.bincount(cell, weights=arr.rt_s, minlength=ncell)
             mx = np.full(ncell, -np.inf)
             np.maximum.at(mx, cell, arr.rt_s)
