@@ -47,6 +47,37 @@ def _output_dir(help_text: str, default: str = "reports") -> Callable[[F], F]:
     )
 
 
+def _engine(func: F) -> F:
+    """The ``--engine`` and ``--scheduler`` options of the commands that read load tests."""
+    func = click.option(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="Dask scheduler for --engine dask (default: a local cluster on this machine).",
+    )(func)
+    return click.option(
+        "--engine",
+        default="pandas",
+        show_default=True,
+        type=click.Choice(["pandas", "stream", "dask"]),
+        help="Load tests: in memory (exact), streamed in bounded memory, or on a Dask cluster.",
+    )(func)
+
+
+def _read(path: str, engine: str, scheduler: str | None) -> Any:
+    """Read *path* with the engine asked for (a progress bar on stderr for large streamed inputs)."""
+    import perfnb
+
+    if engine == "pandas":
+        return perfnb.read(path)
+    client: Any = scheduler
+    if engine == "dask" and scheduler is None:
+        from distributed import Client, LocalCluster
+
+        client = Client(LocalCluster(processes=True, dashboard_address=None))  # type: ignore[no-untyped-call]
+    return perfnb.scan_loadtest(path, engine=engine, client=client)
+
+
 def _fail(err: BaseException, verbose: bool) -> int:
     if verbose:
         traceback.print_exception(err)
@@ -184,11 +215,21 @@ def inspect_cmd(notebook: str) -> None:
 
 @cli.command("read")
 @click.argument("path", type=click.Path())
+@_engine
 @_guard
-def read_cmd(path: str) -> None:
-    """Sniff PATH, read it and print what was loaded."""
+def read_cmd(path: str, engine: str, scheduler: str | None) -> None:
+    """Sniff PATH, read it and print what was loaded.
+
+    With --engine stream or dask, PATH is a load test (a file, a folder of worker files or a glob) and
+    its summary is printed.
+    """
     from perfnb.io._common import sniff
 
+    if engine != "pandas":
+        lt = _read(path, engine, scheduler)
+        click.echo(repr(lt))
+        click.echo(lt.summary().drop(columns=["source", "run"]).to_string(index=False))
+        return
     fmt = sniff(path)
     obj = fmt.reader(path)
     click.echo(f"{path}: {fmt}")
@@ -205,9 +246,15 @@ def read_cmd(path: str) -> None:
     help="TOML or YAML file of threshold overrides.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print findings as JSON.")
+@_engine
 @_guard
 def check_cmd(
-    paths: Sequence[str], fail_on: str, thresholds_file: str | None, as_json: bool
+    paths: Sequence[str],
+    fail_on: str,
+    thresholds_file: str | None,
+    as_json: bool,
+    engine: str,
+    scheduler: str | None,
 ) -> None:
     """Read each of PATHS and run every rule that applies; no notebook involved."""
     import perfnb
@@ -215,7 +262,7 @@ def check_cmd(
 
     found = Findings()
     for p in paths:
-        found = found + perfnb.check(perfnb.read(p), thresholds_file=thresholds_file)
+        found = found + perfnb.check(_read(p, engine, scheduler), thresholds_file=thresholds_file)
     if as_json:
         click.echo(found.to_json())
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -165,3 +166,12 @@ def test_read_and_check_commands_on_bad_input(tmp_path) -> None:
 )
 def test_exit_code_for_ename(ename: str, code: ExitCode) -> None:
     assert exit_code_for(ename) is code
+
+
+def test_read_and_check_with_the_streaming_engine() -> None:
+    k6 = Path(__file__).resolve().parents[1] / "data" / "samples" / "loadtests" / "k6" / "run.json"
+    result = _run("read", str(k6), "--engine", "stream")
+    assert result.exit_code == 0, result.output
+    assert "aggregated requests=298" in result.output and "histogram:linear" in result.output
+    result = _run("check", str(k6), "--engine", "stream", "--fail-on", "critical")
+    assert result.exit_code == 1 and "LT002" in result.output  # 10 of 88 cart requests failed

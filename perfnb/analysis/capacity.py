@@ -10,6 +10,7 @@ USL (Gunther): ``X(N) = λN / (1 + σ(N−1) + κN(N−1))`` — σ contention, 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -110,7 +111,7 @@ def capacity(
     think_time_s
         Think/wait time per iteration, for Little's law ``N = X·(R + Z)``.
     """
-    from scipy.optimize import curve_fit
+    from scipy.optimize import OptimizeWarning, curve_fit
 
     lv = levels(lt, freq=freq)
     cap = Capacity(lv)
@@ -119,9 +120,16 @@ def capacity(
     if len(lv) >= 3 and np.all(np.isfinite(x)):
         lam0 = float(x[0] / n[0]) if n[0] > 0 else float(x.max())
         try:
-            (lam, sigma, kappa), _ = curve_fit(
-                usl, n, x, p0=(lam0, 0.05, 0.001), bounds=([0, 0, 0], [np.inf, 1, 1]), maxfev=20000
-            )
+            with warnings.catch_warnings():  # too few levels for a covariance: the fit still holds
+                warnings.simplefilter("ignore", OptimizeWarning)
+                (lam, sigma, kappa), _ = curve_fit(
+                    usl,
+                    n,
+                    x,
+                    p0=(lam0, 0.05, 0.001),
+                    bounds=([0, 0, 0], [np.inf, 1, 1]),
+                    maxfev=20000,
+                )
             cap.lam, cap.sigma, cap.kappa = float(lam), float(sigma), float(kappa)
             pred = usl(n, lam, sigma, kappa)
             ss = float(((x - x.mean()) ** 2).sum())
