@@ -203,9 +203,17 @@ def correct_coordinated_omission(response_time_s: Any, expected_interval_s: floa
     r = np.asarray(response_time_s, dtype="float64")
     if expected_interval_s <= 0:
         raise InputError("expected_interval_s must be positive")
-    extra = []
-    for v in r[r > expected_interval_s]:
-        k = np.arange(1, int(np.ceil(v / expected_interval_s)))
-        fill = v - k * expected_interval_s
-        extra.append(fill[fill > 0])
-    return np.concatenate([r, *extra]) if extra else r.copy()
+    long = r[r > expected_interval_s]
+    fills = np.ceil(long / expected_interval_s).astype("int64") - 1  # k = 1 … fills per value
+    total = int(fills.sum())
+    if total > 100_000_000:
+        raise InputError(
+            f"the correction would add {total:,} samples",
+            key="expected_interval_s",
+            hint="the interval is far shorter than the response times; check its unit (seconds)",
+        )
+    if total == 0:
+        return r.copy()
+    k = np.arange(total) - np.repeat(np.cumsum(fills) - fills, fills) + 1
+    extra = np.repeat(long, fills) - k * expected_interval_s
+    return np.concatenate([r, extra[extra > 0]])

@@ -80,9 +80,14 @@ def _row(
     window: int | None,
     apdex_t_s: float,
     apdex_f_s: float | None,
+    expected_interval_s: float | None = None,
 ) -> dict[str, Any]:
     n = int(rt.size)
     pr = rt[-window:] if window and n > window else rt
+    if expected_interval_s:
+        from perfnb.analysis.capacity import correct_coordinated_omission
+
+        pr = correct_coordinated_omission(pr, expected_interval_s)
     p50, p90, p95, p99 = (float(x) for x in percentile(pr, list(_QS), method))
     span = float((start + rt).max() - start.min()) if n else float("nan")
     thr = n / span if n and span > 0 else float("nan")
@@ -118,16 +123,36 @@ def summarize(
     method: str = "linear",
     window: int | None = None,
     include_controllers: bool = False,
+    expected_interval_s: float | None = None,
 ) -> pd.DataFrame:
     """Per-label and ``Total`` summary of a load test (``loadtest_summary``).
 
     From requests when present (exact, estimator *method*; throughput = n / (max(start + elapsed) −
     min(start)) as JMeter computes it); otherwise the tool's own statistics (``estimate="tool"``).
     The ``Total`` row excludes JMeter Transaction Controller samples unless *include_controllers*.
+
+    *expected_interval_s* (the interval at which each virtual user meant to send requests) corrects
+    the percentiles for coordinated omission, as HdrHistogram's ``recordValueWithExpectedInterval``
+    does: every response longer than the interval adds the samples that the stalled generator did not
+    send (:func:`perfnb.analysis.capacity.correct_coordinated_omission`). Counts, mean, maximum,
+    throughput and Apdex stay those of the requests actually made; ``estimate`` says
+    ``…:co=<interval>s``. Needs per-request data.
     """
     from perfnb.analysis.aggregate import LoadAggregate, virtual_index
     from perfnb.io.loadtest import SUMMARY
 
+    if expected_interval_s is not None and expected_interval_s <= 0:
+        raise InputError(
+            "expected_interval_s must be positive",
+            key="expected_interval_s",
+            found=expected_interval_s,
+        )
+    if expected_interval_s and not lt.has_requests:
+        raise InputError(
+            "coordinated-omission correction needs per-request data",
+            key="expected_interval_s",
+            hint="read the run with engine='pandas'",
+        )
     if not lt.has_requests:
         if lt.aggregate is not None:
             out = lt.aggregate.summary(
@@ -146,7 +171,7 @@ def summarize(
     arr = lt.arrays()
     if arr is None:  # pragma: no cover - has_requests checked above
         raise InputError("no per-request data")
-    counting = window is None and arr.elapsed_ms is not None
+    counting = window is None and not expected_interval_s and arr.elapsed_ms is not None
     if counting:
         try:
             virtual_index(1, np.array([0.5]), method)
@@ -172,6 +197,7 @@ def summarize(
     kw: dict[str, Any] = {
         "method": method,
         "window": window,
+        "expected_interval_s": expected_interval_s,
         "apdex_t_s": apdex_t_s,
         "apdex_f_s": apdex_f_s,
     }
@@ -204,7 +230,11 @@ def summarize(
         )
     )
     df = pd.DataFrame(rows)
-    df["estimate"] = f"exact:{method}" + (f":window={window}" if window else "")
+    df["estimate"] = (
+        f"exact:{method}"
+        + (f":window={window}" if window else "")
+        + (f":co={expected_interval_s:g}s" if expected_interval_s else "")
+    )
     df["source"] = lt.source
     df["run"] = lt.run
     out = SUMMARY.conform(df)

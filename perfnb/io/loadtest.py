@@ -248,8 +248,12 @@ class LoadTest:
         method: str = "linear",
         window: int | None = None,
         include_controllers: bool = False,
+        expected_interval_s: float | None = None,
     ) -> pd.DataFrame:
-        """Per-label and ``Total`` statistics (see :func:`perfnb.analysis.latency.summarize`)."""
+        """Per-label and ``Total`` statistics (see :func:`perfnb.analysis.latency.summarize`).
+
+        *expected_interval_s* corrects the percentiles for coordinated omission.
+        """
         from perfnb.analysis.latency import summarize
 
         return summarize(
@@ -259,6 +263,7 @@ class LoadTest:
             method=method,
             window=window,
             include_controllers=include_controllers,
+            expected_interval_s=expected_interval_s,
         )
 
     def intervals(self, freq: str = "5s", *, method: str = "linear") -> pd.DataFrame:

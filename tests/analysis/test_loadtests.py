@@ -99,3 +99,36 @@ def test_histograms_of_split_run_merge_exactly() -> None:
         exact = float(np.quantile(lt.requests["response_time_s"], 0.95, method="inverted_cdf"))  # type: ignore[index]
         if label == "Total":
             assert abs(merged.quantile(0.95) - exact) / exact <= merged.relative_error + 1e-12
+
+
+def test_summary_corrects_coordinated_omission() -> None:
+    from pathlib import Path
+
+    import perfnb
+
+    log = (
+        Path(__file__).resolve().parents[2]
+        / "data"
+        / "samples"
+        / "loadtests"
+        / "step"
+        / "requests.csv"
+    )
+    lt = perfnb.read_loadtest(log)
+    plain = lt.summary().set_index("label")
+    fixed = lt.summary(expected_interval_s=0.05).set_index("label")
+    assert (fixed["requests"] == plain["requests"]).all()  # counts stay those of real requests
+    rt = lt.requests["response_time_s"].to_numpy()
+    expected = np.percentile(correct_coordinated_omission(rt, 0.05), 99)
+    assert fixed.loc["Total", "p99_s"] == pytest.approx(expected, rel=1e-12)
+    assert fixed.loc["Total", "p99_s"] > plain.loc["Total", "p99_s"]
+    assert fixed["estimate"].iloc[0] == "exact:linear:co=0.05s"
+    assert correct_coordinated_omission([0.1, 0.35, 0.2], 0.1).round(2).tolist() == [
+        0.1,
+        0.35,
+        0.2,
+        0.25,
+        0.15,
+        0.05,
+        0.1,
+    ]
