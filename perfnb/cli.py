@@ -74,7 +74,7 @@ def _read(path: str, engine: str, scheduler: str | None) -> Any:
     if engine == "dask" and scheduler is None:
         from distributed import Client, LocalCluster
 
-        client = Client(LocalCluster(processes=True, dashboard_address=None))  # type: ignore[no-untyped-call]
+        client = Client(LocalCluster(processes=True, dashboard_address=":0"))  # type: ignore[no-untyped-call]
     return perfnb.scan_loadtest(path, engine=engine, client=client)
 
 

@@ -185,9 +185,13 @@ def map_partitions(
     progress: bool | None = None,
     desc: str = "reading",
     threads: int = 2,
+    args: Sequence[Any] | None = None,
     **kwargs: Any,
 ) -> T:
     """``merge`` of ``func(part, **kwargs)`` over *parts*, one after another or on a Dask cluster.
+
+    With *args* (one per partition), ``func(part, arg, **kwargs)`` (per-partition settings travel with
+    their own task only).
 
     The merge must be associative and commutative (results of the dask engine arrive in completion
     order). Errors raised by *func* on a worker reach the caller unchanged (perfnb errors pickle).
@@ -202,7 +206,8 @@ def map_partitions(
             from distributed import as_completed
 
             c = get_client(client)
-            futures = c.map(func, list(parts), pure=False, **kwargs)
+            mapped = [list(parts)] if args is None else [list(parts), list(args)]
+            futures = c.map(func, *mapped, pure=False, **kwargs)
             size = {f.key: p.nbytes for f, p in zip(futures, parts, strict=True)}
             acc: Any = None
             for fut in as_completed(futures):
@@ -211,28 +216,40 @@ def map_partitions(
                 bar.update(size[fut.key])
                 fut.release()
             return acc  # type: ignore[no-any-return]
+        extra: list[tuple[Any, ...]] = [()] * len(parts) if args is None else [(a,) for a in args]
         if threads <= 1 or len(parts) == 1:
-            return reduce(merge, (_step(func, p, bar, kwargs) for p in parts))
+            return reduce(
+                merge, (_step(func, p, e, bar, kwargs) for p, e in zip(parts, extra, strict=True))
+            )
         # a small window of partitions in flight: pyarrow's parsing and numpy's counting release the
         # GIL, so reading partition i+1 overlaps aggregating partition i; memory stays bounded
         from concurrent.futures import ThreadPoolExecutor
 
         acc2: Any = None
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            pending = [pool.submit(_step, func, p, bar, kwargs) for p in parts[:threads]]
+            pending = [
+                pool.submit(_step, func, p, e, bar, kwargs)
+                for p, e in zip(parts[:threads], extra, strict=False)
+            ]
             nxt = threads
             while pending:
                 done = pending.pop(0).result()
                 acc2 = done if acc2 is None else merge(acc2, done)
                 if nxt < len(parts):
-                    pending.append(pool.submit(_step, func, parts[nxt], bar, kwargs))
+                    pending.append(pool.submit(_step, func, parts[nxt], extra[nxt], bar, kwargs))
                     nxt += 1
         return acc2  # type: ignore[no-any-return]
     finally:
         bar.close()
 
 
-def _step(func: Callable[..., T], part: Partition, bar: Any, kwargs: dict[str, Any]) -> T:
-    out = func(part, **kwargs)
+def _step(
+    func: Callable[..., T],
+    part: Partition,
+    extra: tuple[Any, ...],
+    bar: Any,
+    kwargs: dict[str, Any],
+) -> T:
+    out = func(part, *extra, **kwargs)
     bar.update(part.nbytes)
     return out

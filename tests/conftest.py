@@ -97,7 +97,7 @@ def dask_client() -> Iterator[object]:
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=":0",
         memory_limit="2GiB",
     )
     client = Client(cluster)

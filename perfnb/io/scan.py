@@ -187,16 +187,15 @@ def scan_loadtest(
         file_parts, o = _plan(f, o, chunk_bytes)
         parts.extend(file_parts)
         opts.extend([o] * len(file_parts))
-    pairs = [(p, o) for p, o in zip(parts, opts, strict=True)]
     agg = map_partitions(
-        _aggregate_pair,
-        [p for p, _ in pairs],
+        aggregate_partition,
+        parts,
         _merge,
         engine=engine,
         client=client,
         progress=progress,
         desc="perfnb: " + (files[0].name if len(files) == 1 else f"{len(files)} files"),
-        options={p: o for p, o in pairs},
+        args=opts,
     )
     label = (
         run
@@ -246,10 +245,6 @@ def _plan(f: Path, o: _Options, chunk_bytes: int) -> tuple[list[Partition], _Opt
     if start >= size:
         return [Partition(str(f), start, start)], o
     return byte_ranges(f, chunk_bytes, start=start), o
-
-
-def _aggregate_pair(part: Partition, options: dict[Partition, _Options]) -> LoadAggregate:
-    return aggregate_partition(part, options[part])
 
 
 def _merge(a: LoadAggregate, b: LoadAggregate) -> LoadAggregate:
