@@ -30,6 +30,7 @@ from perfnb.io.lighthouse import LighthouseReport, read_lighthouse
 from perfnb.io.loadtest import LoadTest, concat_loadtests, read_loadtest
 from perfnb.io.locust import read_locust
 from perfnb.io.memcached import read_memcached_stats
+from perfnb.io.metrics_scan import scan_metrics
 from perfnb.io.pg_stat_statements import read_pg_stat_statements
 from perfnb.io.profiles import (
     Profile,
@@ -107,6 +108,7 @@ __all__ = [
     "read_tidy_metrics",
     "report",
     "scan_loadtest",
+    "scan_metrics",
 ]
 
 
