@@ -72,9 +72,9 @@ def _read(path: str, engine: str, scheduler: str | None) -> Any:
         return perfnb.read(path)
     client: Any = scheduler
     if engine == "dask" and scheduler is None:
-        from distributed import Client, LocalCluster
+        from perfnb.engine import local_client
 
-        client = Client(LocalCluster(processes=True, dashboard_address=":0"))  # type: ignore[no-untyped-call]
+        client = local_client()
     return perfnb.scan_loadtest(path, engine=engine, client=client)
 
 

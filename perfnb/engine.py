@@ -30,6 +30,7 @@ __all__ = [
     "Partition",
     "byte_ranges",
     "get_client",
+    "local_client",
     "map_partitions",
     "progress_bar",
 ]
@@ -143,6 +144,30 @@ def get_client(client: Any = None) -> Any:
         key="client",
         expected="a dask.distributed.Client or a scheduler address",
     )
+
+
+def local_client(n_workers: int | None = None, **kwargs: Any) -> Any:
+    """A ``Client`` of a new ``LocalCluster`` on this machine: worker processes, dashboard on a free port.
+
+    Workers get glibc's ``MALLOC_TRIM_THRESHOLD_`` at 64 MiB instead of distributed's 64 KiB, which
+    slows the parsing of many small objects (JSON, CSV) by about 40 %.
+    """
+    try:
+        import dask
+        from distributed import Client, LocalCluster
+    except ImportError as err:
+        raise InputError(
+            "engine='dask' needs dask.distributed", hint="pip install 'perfnb[dask]'"
+        ) from err
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 64 << 20}):
+        cluster = LocalCluster(
+            n_workers=n_workers,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=":0",
+            **kwargs,
+        )
+    return Client(cluster)
 
 
 def progress_bar(total: int, *, desc: str, enabled: bool | None, unit: str = "B") -> Any:

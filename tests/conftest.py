@@ -88,19 +88,14 @@ def memcached_server() -> Iterator[services.Service]:
 def dask_client() -> Iterator[object]:
     """A real ``dask.distributed`` LocalCluster: 2 worker processes, 1 thread each, on loopback."""
     try:
-        from distributed import Client, LocalCluster
+        import distributed  # noqa: F401
     except ImportError:
         services.missing("dask.distributed", "pip install 'perfnb[dask]' (make test does)")
         raise  # pragma: no cover - missing() skips or fails
-    cluster = LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=":0",
-        memory_limit="2GiB",
-    )
-    client = Client(cluster)
+    from perfnb.engine import local_client
+
+    client = local_client(n_workers=2, threads_per_worker=1, memory_limit="2GiB")
+    cluster = client.cluster
     try:
         yield client
     finally:

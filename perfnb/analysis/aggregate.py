@@ -132,24 +132,59 @@ def percentiles_from_counts(
     return np.asarray(np.where(g >= 0.5, b - diff * (1 - g), a + diff * g))
 
 
-@dataclass
 class RequestArrays:
     """The columnar core of a load test: one entry per request, plain numpy arrays.
 
     ``elapsed_ms`` is set when every response time is a whole number of milliseconds (exact counting
     percentiles apply); ``users``, ``nbytes``, ``sent`` are float arrays with NaN for unknown, or ``None``.
+    Readers that have whole milliseconds may give ``start_ms`` and ``elapsed_ms`` only: ``start_ns`` and
+    ``rt_s`` are then computed on first use (the summary never needs them).
     """
 
-    labels: list[str]
-    codes: np.ndarray
-    start_ns: np.ndarray
-    rt_s: np.ndarray
-    ok: np.ndarray
-    elapsed_ms: np.ndarray | None = None
-    nbytes: np.ndarray | None = None
-    sent: np.ndarray | None = None
-    users: np.ndarray | None = None
-    ctrl: np.ndarray | None = None
+    def __init__(
+        self,
+        labels: list[str],
+        codes: np.ndarray,
+        start_ns: np.ndarray | None = None,
+        rt_s: np.ndarray | None = None,
+        ok: np.ndarray | None = None,
+        elapsed_ms: np.ndarray | None = None,
+        nbytes: np.ndarray | None = None,
+        sent: np.ndarray | None = None,
+        users: np.ndarray | None = None,
+        ctrl: np.ndarray | None = None,
+        *,
+        start_ms: np.ndarray | None = None,
+    ) -> None:
+        if (start_ns is None and start_ms is None) or (rt_s is None and elapsed_ms is None):
+            raise InputError("request arrays need start times and response times")
+        self.labels = labels
+        self.codes = codes
+        self._start_ns = start_ns
+        self.start_ms = start_ms
+        self._rt_s = rt_s
+        self.ok = ok if ok is not None else np.ones(codes.size, dtype=bool)
+        self.elapsed_ms = elapsed_ms
+        self.nbytes = nbytes
+        self.sent = sent
+        self.users = users
+        self.ctrl = ctrl
+
+    @property
+    def start_ns(self) -> np.ndarray:
+        """Start times, nanoseconds since the epoch (UTC)."""
+        if self._start_ns is None:
+            assert self.start_ms is not None  # noqa: S101 - checked in __init__
+            self._start_ns = self.start_ms * 1_000_000
+        return self._start_ns
+
+    @property
+    def rt_s(self) -> np.ndarray:
+        """Response times in seconds."""
+        if self._rt_s is None:
+            assert self.elapsed_ms is not None  # noqa: S101 - checked in __init__
+            self._rt_s = self.elapsed_ms / 1000.0
+        return self._rt_s
 
     def __len__(self) -> int:
         return int(self.codes.size)
@@ -306,10 +341,10 @@ class LoadAggregate:
         agg.requests_total = n
         if n == 0:
             return agg
-        codes = arr.codes.astype("int64", copy=False)
+        codes = arr.codes  # int32 is enough for the dense counting below (≤ 2^25 cells)
         if (codes < 0).any():
             raise InputError("requests without a label cannot be aggregated")
-        rt, ok = arr.rt_s, arr.ok
+        ok = arr.ok
         f = 4.0 * apdex_t_s if apdex_f_s is None else apdex_f_s
         ms = arr.elapsed_ms
         h = LatencyHistogram(sub_buckets)
@@ -339,6 +374,8 @@ class LoadAggregate:
                 agg.exact.append(_trim(all_c[i]))
             bucket = table[ms] if intervals else np.zeros(0, "int64")
         else:
+            codes = codes.astype("int64", copy=False)
+            rt = arr.rt_s
             # one pass for counts, failures and Apdex classes: 0 failed, 1 frustrated, 2 tolerating,
             # 3 satisfied
             cls_ = ok.astype("int64") * (1 + (rt <= f) + (rt <= apdex_t_s))
@@ -374,13 +411,22 @@ class LoadAggregate:
                 w = values if values.dtype.kind in "iub" else np.nan_to_num(values)
                 setattr(agg, name, np.bincount(codes, weights=w, minlength=nl))
                 setattr(agg, "has_bytes" if name == "nbytes" else "has_sent", True)
-        end = arr.start_ns + (
-            ms * 1_000_000 if ms is not None else np.rint(rt * 1e9).astype("int64")
-        )
-        np.minimum.at(agg.first_ns, codes, arr.start_ns)
-        np.maximum.at(agg.last_end_ns, codes, end)
+        if ms is not None and arr.start_ms is not None:  # whole milliseconds: no nanosecond copies
+            first = np.full(nl, np.iinfo("int64").max)
+            last = np.full(nl, np.iinfo("int64").min)
+            np.minimum.at(first, codes, arr.start_ms)
+            np.maximum.at(last, codes, arr.start_ms + ms)
+            seen = agg.count > 0
+            agg.first_ns[seen] = first[seen] * 1_000_000
+            agg.last_end_ns[seen] = last[seen] * 1_000_000
+        else:
+            end = arr.start_ns + (
+                ms * 1_000_000 if ms is not None else np.rint(arr.rt_s * 1e9).astype("int64")
+            )
+            np.minimum.at(agg.first_ns, codes, arr.start_ns)
+            np.maximum.at(agg.last_end_ns, codes, end)
         if intervals:
-            agg._add_intervals(arr, codes, bucket)
+            agg._add_intervals(arr, codes.astype("int64", copy=False), bucket)
         return agg
 
     @classmethod

@@ -181,7 +181,10 @@ def _read_lazy(
     bad = BadLines(on_bad_lines, path=p)
     names, has_header = _header(head, delimiter, columns)
     try:
-        table = _arrow_read(str(p), p, head, bad, names, has_header, delimiter, core=True)
+        # responseMessage as a dictionary costs less than searching the file for Transaction Controllers
+        table = _arrow_read(
+            str(p), p, head, bad, names, has_header, delimiter, core=True, controllers=True
+        )
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError):
         return None
     arrays = core_arrays(table, p, fmt, tz, line_offset=1 if has_header else 0)
@@ -225,14 +228,29 @@ def _header(head: bytes, delimiter: str, columns: list[str] | None) -> tuple[lis
 
 
 def _has_controllers(p: Path) -> bool:
-    """Whether the file contains a Transaction Controller sample (a fast memory-mapped byte search)."""
-    import mmap
+    """Whether the file contains a Transaction Controller sample (a block-wise byte search).
 
+    Plain reads into one reused buffer, not a memory map: mapping the file would count every page of
+    it in the process's resident memory.
+    """
+    pat = _TC.encode()
+    block = bytearray(16 << 20)
+    view = memoryview(block)
+    keep = len(pat) - 1
     try:
-        with p.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
-            return m.find(_TC.encode()) >= 0
-    except (OSError, ValueError):
+        with p.open("rb", buffering=0) as fh:
+            filled = fh.readinto(view)
+            while filled:
+                if block.find(pat, 0, filled) >= 0:
+                    return True
+                block[:keep] = block[filled - keep : filled]  # a match across the block edge
+                more = fh.readinto(view[keep:])
+                if not more:
+                    return False
+                filled = keep + more
+    except OSError:
         return True
+    return False
 
 
 def _epoch_ms_first(head: bytes, names: list[str], has_header: bool, delimiter: str) -> bool:
@@ -358,11 +376,13 @@ def core_arrays(
             "column 'elapsed' is empty", path=p, line=i + 1 + line_offset, expected="milliseconds"
         )
     ms = el.to_numpy()
-    rt = ms / 1000.0
+    rt: np.ndarray | None = None
     if ms.dtype.kind == "i":
         exact = ms if ms.size == 0 or (ms.min() >= 0 and ms.max() <= EXACT_MAX_MS) else None
     else:
-        exact = whole_ms(rt)
+        exact = whole_ms(ms / 1000.0)
+    if exact is None:
+        rt = ms / 1000.0
     lab = table.column("label")
     if lab.num_chunks and n:
         labels = [str(x) for x in lab.chunk(0).dictionary.to_pylist()]
@@ -384,8 +404,10 @@ def core_arrays(
             succ.to_pandas().astype("string").str.lower().eq("true").fillna(False), dtype=bool
         )
     ts = table.column("timeStamp")
+    start_ms: np.ndarray | None = None
+    start_ns: np.ndarray | None = None
     if pa.types.is_integer(ts.type) and ts.null_count == 0:
-        start_ns = ts.to_numpy() * 1_000_000
+        start_ms = ts.to_numpy()
     else:
         start_ns = (
             _parse_ts(ts.to_pandas(), p, fmt, tz, lambda i: i + 1 + line_offset)
@@ -409,9 +431,9 @@ def core_arrays(
     ctrl = None
     if "responseMessage" in table.column_names:
         rm = table.column("responseMessage")
-        if rm.num_chunks and n:
-            cats = rm.chunk(0).dictionary.to_pylist()
-            is_tc = np.array([str(c).startswith(_TC) for c in cats] + [False], dtype=bool)
+        cats = rm.chunk(0).dictionary.to_pylist() if rm.num_chunks and n else []
+        is_tc = np.array([str(c).startswith(_TC) for c in cats] + [False], dtype=bool)
+        if is_tc.any():
             idx = np.concatenate(
                 [c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in rm.chunks]
             )
@@ -422,6 +444,7 @@ def core_arrays(
         labels=labels,
         codes=codes,
         start_ns=start_ns,
+        start_ms=start_ms,
         rt_s=rt,
         ok=ok,
         elapsed_ms=exact,

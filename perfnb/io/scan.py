@@ -39,6 +39,7 @@ from perfnb.io.loadtest import LoadTest
 __all__ = ["loadtest_files", "scan_loadtest"]
 
 _STREAMED = ("jmeter_csv", "k6_csv", "k6_json")
+_TC_BYTES = b"Number of samples in transaction"
 _WHOLE = ("jmeter_xml", "gatling_log", "locust_requests")
 
 
@@ -49,7 +50,6 @@ class _Options:
     fmt: str
     names: tuple[str, ...] = ()
     delimiter: str = ","
-    controllers: bool = False
     timestamp_format: str | None = None
     timezone: str = "UTC"
     on_bad_lines: OnBadLines = "error"
@@ -230,11 +230,11 @@ def _plan(f: Path, o: _Options, chunk_bytes: int) -> tuple[list[Partition], _Opt
     head = head_bytes(f)
     first = head.split(b"\n", 1)[0]
     if o.fmt == "jmeter_csv":
-        from perfnb.io.jmeter import _has_controllers, _header
+        from perfnb.io.jmeter import _header
 
         delimiter = "\t" if b"\t" in first and b"," not in first else ","
         names, has_header = _header(head, delimiter, None)
-        o = replace(o, names=tuple(names), delimiter=delimiter, controllers=_has_controllers(f))
+        o = replace(o, names=tuple(names), delimiter=delimiter)
         start = len(first) + 1 if has_header else 0
     elif o.fmt == "k6_csv":
         names = first.lstrip(b"\xef\xbb\xbf").decode("utf-8", "replace").strip().split(",")
@@ -351,7 +351,7 @@ def _jmeter_arrays(buf: Any, part: Partition, o: _Options, p: Path, bad: BadLine
             False,
             o.delimiter,
             core=(*CORE, "allThreads"),
-            controllers=o.controllers,
+            controllers=buf.find(_TC_BYTES) >= 0,  # this partition's Transaction Controllers
         )
         if local.count:
             before = _lines_before(part.path, part.start)

@@ -203,3 +203,20 @@ def test_lazy_read_refuses_a_changed_file(
         fh.write(jtl.read_text().splitlines()[1] + "\n")
     with pytest.raises(FormatError, match="changed after it was read"):
         _ = lt.requests
+
+
+def test_transaction_controllers_and_date_timestamps_stream_like_pandas(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DEFRA's real JTL: yyyy/MM/dd timestamps, Transaction Controller rows (out of Total), a cut last line."""
+    f = corpus / "loadtests" / "jmeter" / "defra_rcr_result_datefmt.jtl"
+    ref = perfnb.read_loadtest(f, on_bad_lines="skip")
+    streamed = perfnb.scan_loadtest(f, chunk_bytes=20_000, on_bad_lines="skip")
+    assert streamed.meta["skipped_rows"] == 1
+    _same(streamed.summary(), ref.summary(), [*EXACT, "mean_s", "throughput_per_s"])
+    monkeypatch.setattr(jmeter, "LAZY_BYTES", 0)
+    lazy = perfnb.read_jmeter(f, on_bad_lines="skip")
+    _same(lazy.summary(), ref.summary(), [*EXACT, "mean_s", "throughput_per_s"])
+    assert int(lazy.summary()["requests"].iloc[-1]) < len(
+        ref.requests
+    )  # controllers left out of Total
