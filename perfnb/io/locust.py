@@ -357,11 +357,14 @@ def read_locust_requests(
         raise FormatError("not a Locust request log", path=p, line=1, expected=",".join(need))
     t = pd.to_numeric(df["timestamp"], errors="coerce")
     rt = pd.to_numeric(df["response_time_ms"], errors="coerce")
-    badm = t.isna() | rt.isna()
+    short = df["exception"].isna().to_numpy()  # a row cut short (the logger writes "" for success)
+    badm = t.isna() | rt.isna() | short
     for i in np.flatnonzero(badm.to_numpy()):
         bad.add(
             int(i) + 2,
-            "timestamp/response_time_ms is not a number",
+            "row has fewer fields than the header (cut short?)"
+            if short[i]
+            else "timestamp/response_time_ms is not a number",
             found=df["response_time_ms"].iloc[i],
         )
     df = df[~badm.to_numpy()]

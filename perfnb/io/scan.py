@@ -5,8 +5,9 @@ line-aligned partitions of ``chunk_bytes`` and folds each into a
 :class:`~perfnb.analysis.aggregate.LoadAggregate`; the aggregates merge exactly, so the result does not depend
 on the partitioning, the number of files or the order in which Dask workers finish.
 
-* ``engine="stream"``: partitions one after another in this process. Peak memory ≈ one partition's columns
-  plus the aggregate (a few hundred MB at the default 64 MB partitions), whatever the file size.
+* ``engine="stream"``: partitions in this process, two in flight (pyarrow's parsing of one overlaps the
+  counting of the other). Peak memory ≈ two partitions' columns plus the aggregate (about 600 MB at the
+  default 64 MB partitions), whatever the file size.
 * ``engine="dask"``: the same partitions on a ``dask.distributed`` cluster (``client=`` a ``Client``, a
   scheduler address, or the current client). Workers read the files by path: they must see the same files
   (one machine, or a shared file system).
@@ -23,7 +24,6 @@ partition; aggregate-only formats (Locust stats, k6 summary export) have nothing
 from __future__ import annotations
 
 import glob
-import mmap
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -253,10 +253,15 @@ def _merge(a: LoadAggregate, b: LoadAggregate) -> LoadAggregate:
 
 def _lines_before(path: str, offset: int) -> int:
     """Number of lines before byte *offset* (counted only when an error needs a line number)."""
-    if offset == 0:
-        return 0
-    with Path(path).open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
-        return m[:offset].count(b"\n")
+    count, left = 0, offset
+    with Path(path).open("rb") as fh:
+        while left > 0:
+            block = fh.read(min(left, 16 << 20))
+            if not block:
+                break
+            count += block.count(b"\n")
+            left -= len(block)
+    return count
 
 
 def aggregate_partition(part: Partition, o: _Options) -> LoadAggregate:
