@@ -287,6 +287,7 @@ class LoadAggregate:
     hist: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), "int64"))
     ok_hist: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), "int64"))
     exact: list[np.ndarray | None] = field(default_factory=list)
+    ok_exact: list[np.ndarray | None] = field(default_factory=list)
     iv_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, "int64"))
     iv_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, "int64"))
     iv_cell: pd.DataFrame | None = None
@@ -363,7 +364,7 @@ class LoadAggregate:
             agg.sum_s = (all_c @ np.arange(top)) / 1000.0  # exact integer sum of milliseconds
             agg.satisfied = ok_c[:, secs <= apdex_t_s].sum(axis=1)
             agg.tolerating = ok_c[:, (secs > apdex_t_s) & (secs <= f)].sum(axis=1)
-            agg.exact = []
+            agg.exact, agg.ok_exact = [], []
             table = h.index(secs)
             for i in range(nl):
                 nz = np.flatnonzero(all_c[i])
@@ -372,6 +373,7 @@ class LoadAggregate:
                     agg.hist[i] = np.bincount(table, weights=all_c[i], minlength=nb)
                     agg.ok_hist[i] = np.bincount(table, weights=ok_c[i], minlength=nb)
                 agg.exact.append(_trim(all_c[i]))
+                agg.ok_exact.append(_trim(ok_c[i]))
             bucket = table[ms] if intervals else np.zeros(0, "int64")
         else:
             codes = codes.astype("int64", copy=False)
@@ -388,12 +390,14 @@ class LoadAggregate:
             np.minimum.at(agg.min_s, codes, rt)  # ufunc.at: a few ms for millions of rows
             np.maximum.at(agg.max_s, codes, rt)
             agg.exact = _exact_counts(codes, ms, nl)
+            agg.ok_exact = [None] * nl
             if ms is not None:  # whole ms, but too many labels × milliseconds for one dense pass
                 table = h.index(np.arange(top) / 1000.0)
                 for i, e in enumerate(agg.exact):
                     if e is not None and e.size:
                         agg.hist[i] = np.bincount(table[: e.size], weights=e, minlength=nb)
                 okc = _exact_counts(codes[ok], ms[ok], nl)
+                agg.ok_exact = okc
                 for i, e in enumerate(okc):
                     if e is not None and e.size:
                         agg.ok_hist[i] = np.bincount(table[: e.size], weights=e, minlength=nb)
@@ -457,6 +461,8 @@ class LoadAggregate:
             setattr(self, name, _grow(getattr(self, name), nl, fill))
         while len(self.exact) < nl:
             self.exact.append(np.zeros(0, "int64"))
+        while len(self.ok_exact) < nl:
+            self.ok_exact.append(np.zeros(0, "int64"))
 
     def _add_intervals(self, arr: RequestArrays, codes: np.ndarray, bucket: np.ndarray) -> None:
         nl = len(arr.labels)
@@ -553,6 +559,7 @@ class LoadAggregate:
             self.apdex_f_s,
             labels=labels,
             exact=list(self.exact),
+            ok_exact=list(self.ok_exact),
         )
         for name in ("count", "failures", "sum_s", "min_s", "max_s", "first_ns", "last_end_ns"):
             setattr(out, name, getattr(self, name).copy())
@@ -579,6 +586,7 @@ class LoadAggregate:
             out.last_end_ns[remap] = np.maximum(out.last_end_ns[remap], other.last_end_ns)
             for j, i in enumerate(remap):
                 out.exact[i] = _add_exact(out.exact[i], other.exact[j])
+                out.ok_exact[i] = _add_exact(out.ok_exact[i], other.ok_exact[j])
         out.iv_keys, out.iv_counts = _merge_sparse(
             self.iv_keys,
             self.iv_counts,
@@ -628,7 +636,7 @@ class LoadAggregate:
             if (apdex_t_s, apdex_f_s) == (self.apdex_t_s, self.apdex_f_s):
                 sat, tol = int(self.satisfied[sel].sum()), int(self.tolerating[sel].sum())
             else:
-                sat, tol = self._apdex_from_hist(sel, apdex_t_s, apdex_f_s)
+                sat, tol = self._apdex_at(sel, apdex_t_s, apdex_f_s)
             apdex = (sat + tol / 2.0) / n
         return {
             "label": name,
@@ -653,8 +661,15 @@ class LoadAggregate:
             "_exact": exact is not None,
         }
 
-    def _apdex_from_hist(self, sel: np.ndarray, t_s: float, f_s: float | None) -> tuple[int, int]:
+    def _apdex_at(self, sel: np.ndarray, t_s: float, f_s: float | None) -> tuple[int, int]:
+        """Satisfied and tolerating counts at other thresholds: exact from 1 ms counts, else histogram."""
         f = 4.0 * t_s if f_s is None else f_s
+        counts: np.ndarray | None = np.zeros(0, "int64")
+        for j in sel:
+            counts = _add_exact(counts, self.ok_exact[int(j)] if j < len(self.ok_exact) else None)
+        if counts is not None:
+            secs = np.arange(counts.size) / 1000.0
+            return int(counts[secs <= t_s].sum()), int(counts[(secs > t_s) & (secs <= f)].sum())
         ok = self.ok_hist[sel].sum(axis=0)
         mids = LatencyHistogram(self.sub_buckets).values()
         return int(ok[mids <= t_s].sum()), int(ok[(mids > t_s) & (mids <= f)].sum())
@@ -672,8 +687,9 @@ class LoadAggregate:
         """Per-label and ``Total`` statistics (``loadtest_summary``).
 
         ``estimate`` is ``exact:<method>`` when percentiles come from exact counts, else
-        ``histogram:<method>:±<bound>``. Apdex is exact at the thresholds given when aggregating, and
-        estimated from the successful requests' histogram at any other.
+        ``histogram:<method>:±<bound>``. Apdex is exact at the thresholds given when aggregating, and at
+        any other where 1 ms counts are kept; otherwise it is estimated from the successful requests'
+        histogram.
         """
         from perfnb.io.loadtest import SUMMARY
 

@@ -220,3 +220,10 @@ def test_transaction_controllers_and_date_timestamps_stream_like_pandas(
     assert int(lazy.summary()["requests"].iloc[-1]) < len(
         ref.requests
     )  # controllers left out of Total
+
+
+def test_apdex_at_other_thresholds_is_exact_on_whole_milliseconds(jtl: Path) -> None:
+    lt = perfnb.scan_loadtest(jtl, chunk_bytes=2000, apdex_t_s=0.5)
+    ref = perfnb.read_loadtest(jtl)
+    for t in (0.1, 0.2, 0.35):
+        _same(lt.summary(apdex_t_s=t), ref.summary(apdex_t_s=t), ["apdex"])
