@@ -315,6 +315,9 @@ def run_notebook(
             progress_bar=False,
             log_output=False,
             execution_timeout=timeout_s,
+            # the kernel warns on every start that its loopback TCP is unencrypted: noise in cron
+            # mail and CI logs (papermill's kernels only ever listen on 127.0.0.1)
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except PapermillExecutionError as err:
         exit_code = exit_code_for(err.ename)
