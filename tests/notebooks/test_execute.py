@@ -58,3 +58,12 @@ def test_loadtest_report_on_a_folder_of_worker_files(engine, tmp_path, corpus) -
     assert result.exit_code in (ExitCode.OK, ExitCode.FINDINGS), result.message
     html = result.html.read_text(encoding="utf-8")
     assert "aggregated requests=255" in html  # the three workers' files are one run
+
+
+def test_metrics_trends_with_the_streaming_engine(tmp_path) -> None:
+    """Issue 9, metrics half: the metrics notebook downsamples with scan_metrics when asked to."""
+    nb = next(n for n in NOTEBOOKS if n.stem == "metrics_trends")
+    params = {"engine": "stream", "freq": "10s", "window": "30s"}
+    result = run_notebook(nb, params, output_dir=tmp_path / "out")
+    assert result.exit_code in (ExitCode.OK, ExitCode.FINDINGS), result.message
+    assert "findings" in read_records(result.notebook)
