@@ -41,6 +41,10 @@ def test_one_parameters_cell_first(notebook) -> None:
 
 
 def test_every_parameter_documented_and_literal(notebook) -> None:
+    nb = nbformat.read(notebook, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    for line in cell.source.splitlines():
+        assert line.count("=") <= 1, f"papermill skips a parameter line with two '=': {line!r}"
     params = papermill.inspect_notebook(str(notebook))
     assert params
     for name, info in params.items():
