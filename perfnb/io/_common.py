@@ -13,9 +13,10 @@ dropped silently; with ``"skip"`` the count and the first line numbers are still
 from __future__ import annotations
 
 import codecs
+import glob
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -346,3 +347,71 @@ def read(path: str | os.PathLike[str], **kwargs: Any) -> Any:
 
 def _load_readers() -> None:
     import perfnb.io  # noqa: F401 - importing the package registers every reader module
+
+
+def input_files(
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+    *,
+    kind: str,
+    noun: str,
+    expected: str,
+) -> tuple[list[Path], list[str], set[str]]:
+    """The files of *kind* (``"metrics"``, ``"loadtest"`` …) in files, folders and glob patterns.
+
+    Returns the files in order without duplicates, the files of folders and patterns left out because
+    they are not of *kind* (a README, a config), and the format names found. A file named explicitly must
+    be of *kind*; a folder or pattern must yield at least one.
+
+    Raises
+    ------
+    InputError
+        An explicit file of another kind, a missing path, nothing given.
+    EmptyInputError
+        A folder or pattern without a file of *kind*.
+    """
+    given = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    if not given:
+        raise InputError("no paths given", key="paths", expected="a folder, a glob or files")
+    files: list[Path] = []
+    skipped: list[str] = []
+    formats: set[str] = set()
+    for g in given:
+        p = Path(g)
+        if p.is_file():
+            fmt = sniff(p)  # names the file when it is empty or unknown
+            if fmt.kind != kind:
+                raise InputError(f"is a {fmt.name} file, not {noun}", path=p, expected=expected)
+            files.append(p)
+            formats.add(fmt.name)
+            continue
+        if p.is_dir():
+            candidates = sorted(f for f in p.iterdir() if not f.name.startswith("."))
+        elif glob.has_magic(str(g)):
+            candidates = [Path(f) for f in sorted(glob.glob(str(g), recursive=True))]  # noqa: PTH207
+            if not candidates:
+                raise EmptyInputError(f"no file matches {str(g)!r}", key="paths")
+        else:
+            raise InputError("no such file or directory", path=p)
+        found = 0
+        for f in candidates:
+            if not f.is_file():
+                continue
+            try:
+                fmt_: Format | None = sniff(f)
+            except InputError:
+                fmt_ = None
+            if fmt_ is None or fmt_.kind != kind:
+                skipped.append(str(f))
+            else:
+                files.append(f)
+                formats.add(fmt_.name)
+                found += 1
+        if not found:
+            names = [Path(s).name for s in skipped[-5:]]
+            raise EmptyInputError(
+                f"no {noun} files" + ("" if p.is_dir() else f" match {str(g)!r}"),
+                path=p if p.is_dir() else None,
+                expected=f"{expected} files",
+                hint=f"found only: {', '.join(names)}" if names else None,
+            )
+    return list(dict.fromkeys(files)), skipped, formats

@@ -12,7 +12,6 @@ files get their ``run`` label.
 from __future__ import annotations
 
 import gc
-import glob
 import os
 import re
 import threading
@@ -27,7 +26,7 @@ import pandas as pd
 from perfnb.analysis.metric_buckets import Agg, MetricBuckets, check_agg, downsample, parse_freq
 from perfnb.engine import Partition, check_engine, map_partitions
 from perfnb.errors import EmptyInputError, FormatError, InputError, PerfnbError
-from perfnb.io._common import Format, run_label, sniff
+from perfnb.io._common import input_files, run_label, sniff
 from perfnb.io.prometheus import Metrics, concat_samples
 
 __all__ = ["file_run", "scan_buckets", "scan_metrics"]
@@ -59,63 +58,14 @@ def file_run(path: str | os.PathLike[str], run: str | None = None) -> str:
     return family or p.resolve().parent.name or "metrics"
 
 
-def _metrics_format(path: Path) -> Format | None:
-    try:
-        fmt = sniff(path)
-    except InputError:
-        return None
-    return fmt if fmt.kind == "metrics" else None
-
-
 def _resolve(paths: PathsLike) -> tuple[list[Path], list[str], set[str]]:
     """Files to read (in order, without duplicates), files skipped as not metrics, their formats."""
-    given = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    if not given:
-        raise InputError("no paths given", key="paths", expected="a folder, a glob or files")
-    files: list[Path] = []
-    skipped: list[str] = []
-    formats: set[str] = set()
-    for g in given:
-        p = Path(g)
-        if p.is_file():
-            fmt = sniff(p)  # names the file when it is empty or unknown
-            if fmt.kind != "metrics":
-                raise InputError(
-                    f"is a {fmt.name} file, not metrics",
-                    path=p,
-                    expected="Prometheus API JSON or exposition, Grafana CSV or tidy metrics",
-                )
-            files.append(p)
-            formats.add(fmt.name)
-            continue
-        if p.is_dir():
-            candidates = sorted(f for f in p.iterdir() if not f.name.startswith("."))
-        elif glob.has_magic(str(g)):
-            candidates = [Path(f) for f in sorted(glob.glob(str(g), recursive=True))]  # noqa: PTH207
-            if not candidates:
-                raise EmptyInputError(f"no file matches {str(g)!r}", key="paths")
-        else:
-            raise InputError("no such file or directory", path=p)
-        found = 0
-        for f in candidates:
-            if not f.is_file():
-                continue
-            fmt_ = _metrics_format(f)
-            if fmt_ is None:
-                skipped.append(str(f))
-            else:
-                files.append(f)
-                formats.add(fmt_.name)
-                found += 1
-        if not found:
-            names = [Path(s).name for s in skipped[-5:]]
-            raise EmptyInputError(
-                "no metrics files" + ("" if p.is_dir() else f" match {str(g)!r}"),
-                path=p if p.is_dir() else None,
-                expected="Prometheus API JSON or exposition, Grafana CSV or tidy metrics files",
-                hint=f"found only: {', '.join(names)}" if names else None,
-            )
-    return list(dict.fromkeys(files)), skipped, formats
+    return input_files(
+        paths,
+        kind="metrics",
+        noun="metrics",
+        expected="Prometheus API JSON or exposition, Grafana CSV or tidy metrics",
+    )
 
 
 _gc_lock = threading.Lock()

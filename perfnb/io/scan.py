@@ -23,7 +23,6 @@ partition; aggregate-only formats (Locust stats, k6 summary export) have nothing
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,8 +31,8 @@ from typing import Any
 
 from perfnb.analysis.aggregate import LoadAggregate, RequestArrays
 from perfnb.engine import DEFAULT_CHUNK_BYTES, Partition, byte_ranges, check_engine, map_partitions
-from perfnb.errors import EmptyInputError, FormatError, InputError, UnknownFormatError
-from perfnb.io._common import BadLines, OnBadLines, head_bytes, run_label, sniff
+from perfnb.errors import FormatError, InputError
+from perfnb.io._common import BadLines, OnBadLines, head_bytes, input_files, run_label, sniff
 from perfnb.io.loadtest import LoadTest
 
 __all__ = ["loadtest_files", "scan_loadtest"]
@@ -61,42 +60,21 @@ class _Options:
 
 
 def loadtest_files(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
-    """The load-test files of a file, a folder (one per worker), a glob pattern or a list of paths.
+    """The load-test files of a file, a folder (one per worker), a glob pattern or a list of these.
 
-    A folder's files are those whose content is a load-test format (others, such as a README, are left
-    out); sorted by name.
+    A folder's or pattern's files are those whose content is a load-test format (a README is left out).
 
     Raises
     ------
     EmptyInputError
-        When nothing matches.
+        When a folder or pattern holds no load-test file.
     """
-    if isinstance(path, (list, tuple)):
-        out = [Path(p) for p in path]
-    else:
-        p = Path(path)  # type: ignore[arg-type]
-        if p.is_dir():
-            out = []
-            for f in sorted(x for x in p.iterdir() if x.is_file() and not x.name.startswith(".")):
-                try:
-                    if sniff(f).kind == "loadtest":
-                        out.append(f)
-                except (UnknownFormatError, FormatError, EmptyInputError):
-                    continue
-        elif p.exists():
-            out = [p]
-        else:
-            out = [Path(x) for x in sorted(glob.glob(str(path)))]  # noqa: PTH207 - a user's pattern
-    if not out:
-        raise EmptyInputError(
-            "no load-test files found",
-            path=str(path),
-            expected="a file, a folder or a glob pattern",
-        )
-    for f in out:
-        if not f.is_file():
-            raise InputError("not a file", path=f, expected="a load-test output file")
-    return out
+    return input_files(
+        path,
+        kind="loadtest",
+        noun="load-test",
+        expected="JMeter, k6, Gatling or Locust output",
+    )[0]
 
 
 def scan_loadtest(

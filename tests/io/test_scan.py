@@ -167,7 +167,7 @@ def test_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="unknown engine 'spark'"):
         perfnb.read_loadtest(K6 / "run.csv", engine="spark")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(EmptyInputError, match="no load-test files found"):
+    with pytest.raises(EmptyInputError, match="no load-test files"):
         perfnb.read_loadtest(tmp_path / "empty", engine="stream")
     with pytest.raises(InputError, match="interval"):
         perfnb.scan_loadtest(K6 / "run.csv", interval="soon")
