@@ -713,10 +713,11 @@ class LoadAggregate:
         return SUMMARY.conform(df)
 
     def histograms(self) -> dict[str, LatencyHistogram]:
-        """A :class:`LatencyHistogram` per label and ``Total``."""
+        """A :class:`LatencyHistogram` per label and ``Total`` (without Transaction Controllers)."""
         out: dict[str, LatencyHistogram] = {}
+        total = np.flatnonzero(self.controllers < np.maximum(self.count, 1))
         for i, name in enumerate([*self.labels, "Total"]):
-            sel = np.arange(len(self.labels)) if name == "Total" and i == len(self.labels) else [i]
+            sel = total if i == len(self.labels) else np.array([i])
             n = int(self.count[sel].sum())
             out[name] = LatencyHistogram(
                 self.sub_buckets,

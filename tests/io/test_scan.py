@@ -227,3 +227,15 @@ def test_apdex_at_other_thresholds_is_exact_on_whole_milliseconds(jtl: Path) -> 
     ref = perfnb.read_loadtest(jtl)
     for t in (0.1, 0.2, 0.35):
         _same(lt.summary(apdex_t_s=t), ref.summary(apdex_t_s=t), ["apdex"])
+
+
+def test_histograms_of_streamed_and_in_memory_runs_agree(corpus: Path) -> None:
+    f = (
+        corpus / "loadtests" / "jmeter" / "defra_rcr_result_datefmt.jtl"
+    )  # with Transaction Controllers
+    mem = perfnb.read_loadtest(f, on_bad_lines="skip").histograms()
+    streamed = perfnb.scan_loadtest(f, chunk_bytes=30_000, on_bad_lines="skip").histograms()
+    assert set(mem) <= set(streamed)
+    for name, h in mem.items():
+        assert (streamed[name].counts == h.counts).all(), name
+        assert streamed[name].max_s == h.max_s
