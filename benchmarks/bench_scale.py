@@ -3,7 +3,7 @@
 Builds ``/tmp/perfnb_bench_scale_<rows>.jtl`` by replicating JMeter's own ``HTMLReportTestFile.csv`` (255
 real samples over about 60 s) from the shared corpus: copy *k* is shifted by ``k · 1000 / rps`` ms, so the
 run looks like a load test at *rps* requests per second (default 20,000 — 20,000,000 rows span 1,000 s and
-200 five-second intervals). Then times, each in a fresh interpreter with its peak RSS:
+200 five-second intervals). Then times, each in a fresh interpreter with its peak RSS (best of three):
 
 * ``stream``: ``perfnb.read_loadtest(path, engine="stream").summary()`` plus ``.intervals()``;
 * ``pyarrow7`` / ``pyarrow4``: ``pyarrow.csv.read_csv`` of the 7 columns the streaming engine reads
@@ -143,7 +143,7 @@ def main() -> None:
         f"file: {path} {rows:,} rows, {size / 1e6:,.0f} MB at {rps:,.0f} requests/s "
         f"(built/checked in {time.perf_counter() - t0:.1f} s)"
     )
-    res = {c: min((run(c, path) for _ in range(2)), key=lambda r: r[0]) for c in CASES}
+    res = {c: min((run(c, path) for _ in range(3)), key=lambda r: r[0]) for c in CASES}
     for c, (s, rss, _) in res.items():
         print(
             f"{c:9s} {s:7.2f} s  {size / 1e6 / s:6.0f} MB/s  peak RSS {rss / 1e6:7.0f} MB "
