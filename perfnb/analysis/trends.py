@@ -28,11 +28,10 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from perfnb.errors import InputError
 from perfnb.schema import Column, Schema, register
@@ -90,6 +89,13 @@ Direction = Literal["up", "down", ""]
 
 
 # ------------------------------------------------------------------------------------------------ E-divisive
+
+
+def _sps() -> Any:
+    """scipy.stats, imported on first use (half a second that ``import perfnb`` need not pay)."""
+    from scipy import stats
+
+    return stats
 
 
 def _qhat(z: np.ndarray) -> tuple[int, float]:
@@ -150,7 +156,7 @@ def _ttest(cp: _CP, left: np.ndarray, right: np.ndarray) -> _CP:
     s2 = float(np.std(right)) if len(right) >= 2 else 0.0
     if len(left) + len(right) > 2:
         with np.errstate(divide="ignore", invalid="ignore"):
-            p = float(sps.ttest_ind_from_stats(m1, s1, len(left), m2, s2, len(right)).pvalue)
+            p = float(_sps().ttest_ind_from_stats(m1, s1, len(left), m2, s2, len(right)).pvalue)
     else:
         p = 1.0
     cp.pvalue, cp.mean_1, cp.mean_2, cp.std_1, cp.std_2 = p, m1, m2, s1, s2
@@ -246,7 +252,7 @@ def kolmogorov_sf(x: float) -> float:
     >>> round(kolmogorov_sf(1.358), 3)
     0.05
     """
-    return float(sps.kstwobign.sf(x))
+    return float(_sps().kstwobign.sf(x))
 
 
 def _rank_cusum(z: np.ndarray, min_size: int) -> tuple[int, float]:
@@ -254,7 +260,7 @@ def _rank_cusum(z: np.ndarray, min_size: int) -> tuple[int, float]:
     n = len(z)
     if n < 2 * min_size:
         return -1, 1.0
-    r = sps.rankdata(z)
+    r = _sps().rankdata(z)
     c = np.cumsum(r - (n + 1) / 2.0)[:-1]
     sd = math.sqrt(n * n * (n + 1) / 12.0)
     # tie correction of the variance
@@ -274,7 +280,7 @@ def _pair_pvalue(left: np.ndarray, right: np.ndarray, min_size: int) -> float:
     n, n1 = len(z), len(left)
     if n1 < 1 or len(right) < 1:
         return 1.0
-    r = sps.rankdata(z)
+    r = _sps().rankdata(z)
     c = float(np.sum(r[:n1]) - n1 * (n + 1) / 2.0)
     _vals, counts = np.unique(z, return_counts=True)
     tie = 1.0 - float(np.sum(counts**3 - counts)) / (n**3 - n) if n > 1 else 1.0

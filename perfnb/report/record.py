@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
-
-import nbformat
+from typing import TYPE_CHECKING, Any
 
 from perfnb.errors import NotebookError
 from perfnb.findings import Findings, _jsonable
+
+if TYPE_CHECKING:
+    import nbformat
 
 __all__ = ["MIME", "read_records", "record"]
 
@@ -82,6 +83,8 @@ def read_records(notebook: str | os.PathLike[str] | nbformat.NotebookNode) -> di
     NotebookError
         If the file is not a notebook.
     """
+    import nbformat  # here, not at import: nbformat's schema validator takes a second to import
+
     if isinstance(notebook, nbformat.NotebookNode):
         nb = notebook
     else:
