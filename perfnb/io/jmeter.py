@@ -145,9 +145,7 @@ def read_jmeter(
     if _sniff_xml(p, head):
         df = _read_xml(p, bad)
     else:
-        first = head.split(b"\n", 1)[0]
-        if delimiter == "," and b"\t" in first and b"," not in first:
-            delimiter = "\t"  # jmeter.save.saveservice.default_delimiter=\t
+        delimiter = csv_delimiter(head, delimiter)
         if p.stat().st_size >= LAZY_BYTES:
             lazy = _read_lazy(
                 p, head, label, on_bad_lines, columns, delimiter, timestamp_format, timezone
@@ -207,6 +205,17 @@ def _read_lazy(
     lt.meta["skipped_lines"] = bad.lines[:100]
     bad.finish(pd.DataFrame())  # warns in "warn" mode
     return lt
+
+
+def csv_delimiter(head: bytes, delimiter: str = ",") -> str:
+    """The JTL's field delimiter: a tab when the first line has tabs and no comma, else *delimiter*.
+
+    JMeter writes tabs with ``jmeter.save.saveservice.default_delimiter`` set to a tab.
+    """
+    first = head.split(b"\n", 1)[0]
+    if delimiter == "," and b"\t" in first and b"," not in first:
+        return "\t"
+    return delimiter
 
 
 def _header(head: bytes, delimiter: str, columns: list[str] | None) -> tuple[list[str], bool]:

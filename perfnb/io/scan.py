@@ -208,9 +208,9 @@ def _plan(f: Path, o: _Options, chunk_bytes: int) -> tuple[list[Partition], _Opt
     head = head_bytes(f)
     first = head.split(b"\n", 1)[0]
     if o.fmt == "jmeter_csv":
-        from perfnb.io.jmeter import _header
+        from perfnb.io.jmeter import _header, csv_delimiter
 
-        delimiter = "\t" if b"\t" in first and b"," not in first else ","
+        delimiter = csv_delimiter(head)
         names, has_header = _header(head, delimiter, None)
         o = replace(o, names=tuple(names), delimiter=delimiter)
         start = len(first) + 1 if has_header else 0
