@@ -34,7 +34,7 @@ from perfnb.analysis.histogram import _OCTAVES, LatencyHistogram
 from perfnb.errors import InputError
 
 if TYPE_CHECKING:
-    from perfnb.io.loadtest import LoadTest
+    from perfnb.model.loadtest import LoadTest
 
 __all__ = [
     "EXACT_MAX_MS",
@@ -691,7 +691,7 @@ class LoadAggregate:
         any other where 1 ms counts are kept; otherwise it is estimated from the successful requests'
         histogram.
         """
-        from perfnb.io.loadtest import SUMMARY
+        from perfnb.model.loadtest import SUMMARY
 
         t = self.apdex_t_s if apdex_t_s is None else apdex_t_s
         f = apdex_f_s if apdex_t_s is not None else self.apdex_f_s
@@ -731,7 +731,7 @@ class LoadAggregate:
 
     def intervals(self, *, method: str = "linear", source: str = "", run: str = "") -> pd.DataFrame:
         """``loadtest_intervals`` per label and ``Total`` (percentiles from interval histograms)."""
-        from perfnb.io.loadtest import INTERVALS
+        from perfnb.model.loadtest import INTERVALS
 
         if self.iv_cell is None or self.iv_keys.size == 0:
             raise InputError("this aggregate was built without intervals")

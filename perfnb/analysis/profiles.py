@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from perfnb.io.profiles._model import Profile, normalize_file
+from perfnb.model.profile import Profile, normalize_file
 
 __all__ = [
     "ProfileDiff",

@@ -11,7 +11,7 @@ pasted from psql (``QUERY PLAN`` header, ``+`` continuations, ``(N rows)`` foote
 Text-format EXPLAIN is read by :mod:`perfnb.io.explain_text` into the same JSON-shaped statements (hard-
 wrapped pastes are not repaired).
 
-Each node becomes one row of :data:`~perfnb.io.plan_model.PLAN_NODES`; times are converted to seconds, per-loop values are kept
+Each node becomes one row of :data:`~perfnb.model.plan.PLAN_NODES`; times are converted to seconds, per-loop values are kept
 beside totals, and self time follows the model documented in :mod:`perfnb.analysis.plans`.
 """
 
@@ -30,7 +30,7 @@ import pandas as pd
 from perfnb.analysis.plans import self_times
 from perfnb.errors import EmptyInputError, FormatError, InputError
 from perfnb.io._common import ensure_path, head_bytes, read_text, register_format, run_label
-from perfnb.io.plan_model import PLAN_NODES, Plan
+from perfnb.model.plan import PLAN_NODES, Plan
 from perfnb.schema import PROVENANCE
 
 __all__ = [

@@ -23,7 +23,7 @@ from perfnb.io._common import (
     register_format,
     run_label,
 )
-from perfnb.io.loadtest import REQUESTS, LoadTest
+from perfnb.model.loadtest import REQUESTS, LoadTest
 
 __all__ = ["read_gatling"]
 

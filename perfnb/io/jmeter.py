@@ -31,7 +31,7 @@ from perfnb.io._common import (
     register_format,
     run_label,
 )
-from perfnb.io.loadtest import REQUESTS, LoadTest, const_category
+from perfnb.model.loadtest import REQUESTS, LoadTest, const_category
 
 if TYPE_CHECKING:
     from perfnb.analysis.aggregate import RequestArrays

@@ -29,7 +29,7 @@ from perfnb.io._common import (
     register_format,
     run_label,
 )
-from perfnb.io.loadtest import REQUESTS, SUMMARY, LoadTest
+from perfnb.model.loadtest import REQUESTS, SUMMARY, LoadTest
 
 __all__ = [
     "NdjsonPoints",

@@ -24,7 +24,7 @@ import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError, InputError
 from perfnb.io._common import BadLines, OnBadLines, head_bytes, register_format, run_label
-from perfnb.io.loadtest import INTERVALS, REQUESTS, SUMMARY, LoadTest
+from perfnb.model.loadtest import INTERVALS, REQUESTS, SUMMARY, LoadTest
 
 __all__ = ["locust_files", "read_locust", "read_locust_json", "read_locust_requests"]
 

@@ -34,7 +34,7 @@ from perfnb.analysis.profiles import (
     label,
     time_by_category,
 )
-from perfnb.io.profiles._model import Profile
+from perfnb.model.profile import Profile
 
 __all__ = [
     "CATEGORY_COLORS",

@@ -1,7 +1,7 @@
 """Profile readers: pstats, folded stacks, speedscope, Chrome trace, pyinstrument; ``read_profile`` sniffs.
 
-Every reader returns a :class:`~perfnb.io.profiles._model.Profile` (``functions``, ``calls``, ``stacks``
-tables, declared in :mod:`perfnb.io.profiles._model`). :func:`read_profile` accepts a file, a folder or a
+Every reader returns a :class:`~perfnb.model.profile.Profile` (``functions``, ``calls``, ``stacks``
+tables, declared in :mod:`perfnb.model.profile`). :func:`read_profile` accepts a file, a folder or a
 glob; several pstats dumps are summed like ``pstats.Stats.add``, other formats are merged per function.
 """
 
@@ -17,7 +17,14 @@ import pandas as pd
 
 from perfnb.errors import EmptyInputError, UnknownFormatError
 from perfnb.io._common import ensure_path, sniff
-from perfnb.io.profiles._model import (
+from perfnb.io.profiles.chrometrace import read_chrome_trace
+from perfnb.io.profiles.folded import read_folded
+from perfnb.io.profiles.lineprof import PROFILE_LINES, read_line_profile, read_line_profile_text
+from perfnb.io.profiles.memory import MEMORY_ALLOCATIONS, MEMORY_USAGE, read_memray, read_mprof
+from perfnb.io.profiles.pstats import read_pstats
+from perfnb.io.profiles.pyinstrument import read_pyinstrument
+from perfnb.io.profiles.speedscope import read_speedscope
+from perfnb.model.profile import (
     PROFILE_CALLS,
     PROFILE_FUNCTIONS,
     PROFILE_STACKS,
@@ -26,13 +33,6 @@ from perfnb.io.profiles._model import (
     from_stacks,
     normalize_key,
 )
-from perfnb.io.profiles.chrometrace import read_chrome_trace
-from perfnb.io.profiles.folded import read_folded
-from perfnb.io.profiles.lineprof import PROFILE_LINES, read_line_profile, read_line_profile_text
-from perfnb.io.profiles.memory import MEMORY_ALLOCATIONS, MEMORY_USAGE, read_memray, read_mprof
-from perfnb.io.profiles.pstats import read_pstats
-from perfnb.io.profiles.pyinstrument import read_pyinstrument
-from perfnb.io.profiles.speedscope import read_speedscope
 
 __all__ = [
     "MEMORY_ALLOCATIONS",

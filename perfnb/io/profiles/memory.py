@@ -19,7 +19,7 @@ import pandas as pd
 from perfnb.errors import EmptyInputError, FormatError
 from perfnb.io._common import decode_text, ensure_path, register_format
 from perfnb.io.profiles._json import get, load_json
-from perfnb.io.profiles._model import profile_run_label
+from perfnb.model.profile import profile_run_label
 from perfnb.schema import PROVENANCE, Column, Schema, register
 
 __all__ = ["MEMORY_ALLOCATIONS", "MEMORY_USAGE", "read_memray", "read_mprof"]

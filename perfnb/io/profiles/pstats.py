@@ -25,7 +25,7 @@ import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError, InputError, truncate
 from perfnb.io._common import ensure_path, register_format
-from perfnb.io.profiles._model import (
+from perfnb.model.profile import (
     PROFILE_CALLS,
     PROFILE_FUNCTIONS,
     PROFILE_STACKS,

@@ -33,7 +33,7 @@ from perfnb.analysis.aggregate import LoadAggregate, RequestArrays
 from perfnb.engine import DEFAULT_CHUNK_BYTES, Partition, byte_ranges, check_engine, map_partitions
 from perfnb.errors import FormatError, InputError
 from perfnb.io._common import BadLines, OnBadLines, head_bytes, input_files, run_label, sniff
-from perfnb.io.loadtest import LoadTest
+from perfnb.model.loadtest import LoadTest
 
 __all__ = ["loadtest_files", "scan_loadtest"]
 

@@ -392,11 +392,11 @@ def read_loadtest(
 
     check_engine(engine)
     if engine != "pandas":
-        from perfnb.io.scan import scan_loadtest
+        from perfnb.scan.loadtest import scan_loadtest
 
         return scan_loadtest(path, engine=engine, client=client, **kwargs)
     if isinstance(path, (list, tuple)) or _is_fleet(path):
-        from perfnb.io.scan import loadtest_files
+        from perfnb.scan.loadtest import loadtest_files
 
         files = loadtest_files(path)
         if len(files) > 1:

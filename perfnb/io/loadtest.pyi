@@ -1,0 +1,3 @@
+"""Moved to perfnb.model.loadtest (issue 13); this stub keeps the old import path typed."""
+
+from perfnb.model.loadtest import *  # noqa: F403
