@@ -27,6 +27,7 @@ from perfnb.io.grafana import read_grafana
 from perfnb.io.jmeter import read_jmeter
 from perfnb.io.k6 import read_k6
 from perfnb.io.lighthouse import LighthouseReport, read_lighthouse
+from perfnb.io.loadtests import read_loadtest
 from perfnb.io.locust import read_locust
 from perfnb.io.memcached import read_memcached_stats
 from perfnb.io.pg_stat_statements import read_pg_stat_statements
@@ -47,7 +48,7 @@ from perfnb.io.prometheus import Metrics, read_exposition, read_prometheus
 from perfnb.io.redis import CacheStats, read_redis_info
 from perfnb.io.rum import read_rum
 from perfnb.io.tidy_metrics import read_metrics, read_tidy_metrics
-from perfnb.model.loadtest import LoadTest, concat_loadtests, read_loadtest
+from perfnb.model.loadtest import LoadTest, concat_loadtests
 from perfnb.scan.loadtest import scan_loadtest
 from perfnb.scan.metrics import scan_metrics
 
@@ -110,6 +111,10 @@ __all__ = [
     "scan_loadtest",
     "scan_metrics",
 ]
+
+
+# the models' conveniences (profile.hotspots(), plan.plot(), lt.check() …), bound from above
+from perfnb import _bind
 
 
 def load_ipython_extension(ipython: object) -> None:

@@ -20,7 +20,7 @@ __all__ = ["MOVED", "install"]
 
 #: Old module name → the module(s) whose public names it re-exports (later ones win).
 MOVED: dict[str, tuple[str, ...]] = {
-    "perfnb.io.loadtest": ("perfnb.model.loadtest",),
+    "perfnb.io.loadtest": ("perfnb.model.loadtest", "perfnb.io.loadtests"),
     "perfnb.io.plan_model": ("perfnb.model.plan",),
     "perfnb.io.profiles._model": ("perfnb.model.profile",),
     "perfnb.io.scan": ("perfnb.scan.loadtest",),

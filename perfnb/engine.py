@@ -23,12 +23,14 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from perfnb.errors import InputError
+from perfnb.io._common import ENGINES, check_engine
 
 __all__ = [
     "ENGINES",
     "Engine",
     "Partition",
     "byte_ranges",
+    "check_engine",
     "get_client",
     "local_client",
     "map_partitions",
@@ -36,7 +38,6 @@ __all__ = [
 ]
 
 Engine = Literal["pandas", "stream", "dask"]
-ENGINES: tuple[str, ...] = ("pandas", "stream", "dask")
 T = TypeVar("T")
 
 #: default partition size: big enough for pyarrow's threads, small enough for bounded memory
@@ -56,15 +57,6 @@ class Partition:
     def nbytes(self) -> int:
         """Size of the range in bytes."""
         return self.end - self.start
-
-
-def check_engine(engine: str) -> str:
-    """Validate an engine name (raises :class:`InputError` naming the choices)."""
-    if engine not in ENGINES:
-        raise InputError(
-            f"unknown engine {engine!r}", key="engine", expected="'pandas', 'stream' or 'dask'"
-        )
-    return engine
 
 
 def byte_ranges(

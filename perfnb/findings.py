@@ -18,7 +18,6 @@ Entry points: :func:`check`, :class:`Finding`, :class:`Severity`, :class:`Findin
 from __future__ import annotations
 
 import enum
-import html
 import json
 import math
 import os
@@ -298,7 +297,7 @@ class Findings(Sequence[Finding]):
         return cls(Finding.from_dict(d) for d in data.get("findings", []))
 
     def _repr_html_(self) -> str:
-        from perfnb.report.html import findings_table
+        from perfnb._html import findings_table
 
         return findings_table(self)
 
@@ -596,8 +595,3 @@ def check(
             continue
         found.extend(r.func(r, obj, th))
     return Findings(found)
-
-
-def escape(text: object) -> str:
-    """HTML-escape any value for display (quotes included)."""
-    return html.escape(str(text), quote=True)

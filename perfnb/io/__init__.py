@@ -17,7 +17,7 @@ from perfnb.io import (
     jmeter,  # noqa: F401
     k6,  # noqa: F401
     lighthouse,  # noqa: F401
-    loadtest,  # noqa: F401
+    loadtests,  # noqa: F401
     locust,  # noqa: F401
     memcached,  # noqa: F401
     pg_stat_statements,  # noqa: F401

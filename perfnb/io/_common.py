@@ -28,6 +28,7 @@ from perfnb.errors import (
     SkippedRowsWarning,
     UnknownFormatError,
 )
+from perfnb.model._base import perfnb_attrs, run_label
 
 __all__ = [
     "FORMATS",
@@ -35,8 +36,10 @@ __all__ = [
     "BadLines",
     "Format",
     "OnBadLines",
+    "check_engine",
     "decode_text",
     "ensure_path",
+    "expand_paths",
     "head_bytes",
     "perfnb_attrs",
     "read",
@@ -165,25 +168,6 @@ def read_text(path: str | os.PathLike[str], *, encoding: str | None = None) -> s
     except OSError as err:
         raise InputError(f"cannot read file: {err.strerror}", path=p) from err
     return decode_text(data, p, encoding=encoding)
-
-
-def run_label(path: str | os.PathLike[str], run: str | None) -> str:
-    """The ``run`` label: the one given, else the file stem (``run1_stats.csv`` → ``run1_stats``)."""
-    if run:
-        return run
-    p = Path(path)
-    name = p.name
-    for suffix in (".gz", ".json", ".csv", ".jtl", ".txt", ".log", ".prof", ".pstats", ".xml"):
-        if name.lower().endswith(suffix) and len(name) > len(suffix):
-            name = name[: -len(suffix)]
-            break
-    return name or p.stem
-
-
-def perfnb_attrs(df: Any) -> dict[str, Any]:
-    """The ``df.attrs["perfnb"]`` provenance dict (created if absent). Plain JSON values only."""
-    attrs: dict[str, Any] = df.attrs.setdefault("perfnb", {})
-    return attrs
 
 
 @dataclass
@@ -349,18 +333,26 @@ def _load_readers() -> None:
     import perfnb.io  # noqa: F401 - importing the package registers every reader module
 
 
-def input_files(
-    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
-    *,
-    kind: str,
-    noun: str,
-    expected: str,
-) -> tuple[list[Path], list[str], set[str]]:
-    """The files of *kind* (``"metrics"``, ``"loadtest"`` …) in files, folders and glob patterns.
+#: For each kind: the noun used in messages and what a file of that kind is.
+KIND_NOUNS: dict[str, tuple[str, str]] = {
+    "profile": ("profile", "a profile (pstats, py-spy, speedscope, pyinstrument, memray …)"),
+    "plan": ("plan", "EXPLAIN JSON/text, auto_explain logs or pg_stat_statements"),
+    "loadtest": ("load-test", "JMeter, k6, Gatling or Locust output"),
+    "metrics": ("metrics", "Prometheus API JSON or exposition, Grafana CSV or tidy metrics"),
+    "vitals": ("web-vitals", "Lighthouse, CrUX or RUM"),
+    "cache": ("cache", "Redis INFO or memcached stats"),
+}
 
-    Returns the files in order without duplicates, the files of folders and patterns left out because
-    they are not of *kind* (a README, a config), and the format names found. A file named explicitly must
-    be of *kind*; a folder or pattern must yield at least one.
+PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
+
+
+def expand_paths(paths: PathsLike, *, kind: str | None = None) -> list[Path]:
+    """Files, folders, glob patterns or a list of them → the input files, in order, without duplicates.
+
+    The one rule every reader, :func:`perfnb.read`, ``perfnb read``/``check`` and the CLI use: a file
+    named explicitly must be of *kind* (any readable format when *kind* is ``None``); a folder's files
+    (not recursive, dotfiles skipped) and a pattern's matches are kept when they are of *kind*, and left
+    out otherwise (a README, a config), but a folder or pattern must yield at least one file.
 
     Raises
     ------
@@ -369,6 +361,14 @@ def input_files(
     EmptyInputError
         A folder or pattern without a file of *kind*.
     """
+    return expand_paths_detailed(paths, kind=kind)[0]
+
+
+def expand_paths_detailed(
+    paths: PathsLike, *, kind: str | None = None
+) -> tuple[list[Path], list[str], set[str]]:
+    """:func:`expand_paths`, plus the files left out of folders and patterns and the format names found."""
+    noun, expected = KIND_NOUNS.get(kind or "", ("perfnb", "a format perfnb reads"))
     given = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     if not given:
         raise InputError("no paths given", key="paths", expected="a folder, a glob or files")
@@ -379,7 +379,7 @@ def input_files(
         p = Path(g)
         if p.is_file():
             fmt = sniff(p)  # names the file when it is empty or unknown
-            if fmt.kind != kind:
+            if kind is not None and fmt.kind != kind:
                 raise InputError(f"is a {fmt.name} file, not {noun}", path=p, expected=expected)
             files.append(p)
             formats.add(fmt.name)
@@ -400,7 +400,7 @@ def input_files(
                 fmt_: Format | None = sniff(f)
             except InputError:
                 fmt_ = None
-            if fmt_ is None or fmt_.kind != kind:
+            if fmt_ is None or (kind is not None and fmt_.kind != kind):
                 skipped.append(str(f))
             else:
                 files.append(f)
@@ -415,3 +415,29 @@ def input_files(
                 hint=f"found only: {', '.join(names)}" if names else None,
             )
     return list(dict.fromkeys(files)), skipped, formats
+
+
+#: Streaming/Dask scanners by kind (``engine="stream"``/``"dask"``), registered by :mod:`perfnb.scan`.
+SCANNERS: dict[str, Callable[..., Any]] = {}
+
+ENGINES: tuple[str, ...] = ("pandas", "stream", "dask")
+
+
+def check_engine(engine: str) -> str:
+    """Validate an engine name (raises :class:`InputError` naming the choices)."""
+    if engine not in ENGINES:
+        raise InputError(
+            f"unknown engine {engine!r}", key="engine", expected="'pandas', 'stream' or 'dask'"
+        )
+    return engine
+
+
+def scanner(kind: str, engine: str) -> Callable[..., Any]:
+    """The scanner that reads *kind* with ``engine="stream"``/``"dask"`` (after checking *engine*)."""
+    check_engine(engine)
+    try:
+        return SCANNERS[kind]
+    except KeyError:
+        raise InputError(
+            f"{kind} inputs cannot be read with engine={engine!r}", key="engine"
+        ) from None

@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from perfnb.analysis.plans import self_times
 from perfnb.errors import EmptyInputError, FormatError, InputError
 from perfnb.io._common import ensure_path, head_bytes, read_text, register_format, run_label
 from perfnb.model.plan import PLAN_NODES, Plan
+from perfnb.model.plan_times import self_times
 from perfnb.schema import PROVENANCE
 
 __all__ = [

@@ -34,7 +34,7 @@ from perfnb.io._common import (
 from perfnb.model.loadtest import REQUESTS, LoadTest, const_category
 
 if TYPE_CHECKING:
-    from perfnb.analysis.aggregate import RequestArrays
+    from perfnb.model.arrays import RequestArrays
 
 __all__ = ["CORE", "DEFAULT_COLUMNS", "LAZY_BYTES", "core_arrays", "read_jmeter"]
 
@@ -371,7 +371,7 @@ def core_arrays(
     """:class:`~perfnb.analysis.aggregate.RequestArrays` straight from a JTL arrow table (no pandas frame)."""
     import pyarrow as pa
 
-    from perfnb.analysis.aggregate import EXACT_MAX_MS, RequestArrays, whole_ms
+    from perfnb.model.arrays import EXACT_MAX_MS, RequestArrays, whole_ms
 
     table = table.unify_dictionaries()
     n = table.num_rows

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from perfnb.errors import FormatError
+from perfnb.model._base import ModelMixin
 from perfnb.schema import PROVENANCE, Column, Schema, register
 
 if TYPE_CHECKING:
@@ -146,7 +147,7 @@ PLAN_NODES = register(
 
 
 @dataclass(eq=False)
-class Plan:
+class Plan(ModelMixin):
     """One statement's plan: the node table and plan-level facts.
 
     Attributes
@@ -191,6 +192,7 @@ class Plan:
     timestamp: pd.Timestamp | None = None
     duration_s: float = float("nan")
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    meta: dict[str, Any] = field(default_factory=dict, repr=False)
 
     _nodes: pd.DataFrame | None = field(default=None, init=False, repr=False)
 
@@ -279,24 +281,28 @@ class Plan:
                 hint="use EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) for times",
             )
 
-    def top(self, n: int = 10) -> pd.DataFrame:
-        """The *n* nodes with the most self time (see :func:`perfnb.analysis.plans.top_nodes`)."""
-        from perfnb.analysis.plans import top_nodes
+    def _frames(self) -> tuple[Any, ...]:
+        return ()
 
-        return top_nodes(self, n)
+    def _summary(self) -> dict[str, Any]:
+        t = self.execution_time_s
+        out: dict[str, Any] = {"nodes": len(self.node_data["node_id"])}
+        if t == t:
+            out["execution time"] = f"{t * 1e3:.3f} ms"
+        if self.query:
+            out["query"] = self.query[:200]
+        return out
 
-    def check(self, **thresholds: float) -> Findings:
-        """Run the plan rules (:func:`perfnb.check` on this plan)."""
-        from perfnb.findings import check
+    if TYPE_CHECKING:  # bound from above by perfnb._bind (they need analysis, findings, plot)
 
-        overrides: dict[str, Any] = dict(thresholds)
-        return check(self, **overrides)
+        def top(self, n: int = 10) -> pd.DataFrame:
+            """The *n* nodes with the most self time (see :func:`perfnb.analysis.plans.top_nodes`)."""
 
-    def plot(self, *, ax: Axes | None = None) -> Axes:
-        """Draw the plan tree (see :func:`perfnb.plot.plans.plot_plan_tree`)."""
-        from perfnb.plot.plans import plot_plan_tree
+        def check(self, **thresholds: float) -> Findings:
+            """Run the plan rules (:func:`perfnb.check` on this plan)."""
 
-        return plot_plan_tree(self, ax=ax)
+        def plot(self, *, ax: Axes | None = None) -> Axes:
+            """Draw the plan tree (see :func:`perfnb.plot.plans.plot_plan_tree`)."""
 
 
 def _typed_columns(data: dict[str, Any]) -> dict[str, Any]:

@@ -227,7 +227,7 @@ class SnakevizServer:
         self.process.wait(timeout=10)
 
     def _repr_html_(self) -> str:
-        from perfnb.report.html import esc
+        from perfnb._html import esc
 
         return f'<iframe src="{esc(self.url)}" width="100%" height="600" frameborder="0"></iframe>'
 

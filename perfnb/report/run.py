@@ -280,7 +280,7 @@ def run_notebook(
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from perfnb import __version__
+    from perfnb._version import __version__
     from perfnb.report.record import read_records
     from perfnb.report.render import render_html
 
