@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from perfnb.model.cache import CacheStats
+from perfnb.model.evidence import EvidenceSet
+from perfnb.model.frames import FrameModel
 from perfnb.model.lighthouse import LighthouseReport
 from perfnb.model.loadtest import LoadTest
 from perfnb.model.metrics import Metrics
-from perfnb.model.plan import Plan
+from perfnb.model.plan import Plan, PlanSet
 from perfnb.model.profile import Profile
 from perfnb.model.statements import StatementStats, TableUsage
 
@@ -184,6 +186,9 @@ CHECKABLE: tuple[type, ...] = (
     LighthouseReport,
     StatementStats,
     TableUsage,
+    FrameModel,
+    PlanSet,
+    EvidenceSet,
 )
 
 

@@ -581,11 +581,16 @@ def check(
         if name not in known:
             raise ConfigError(f"unknown rule {name!r}")
     if not applicable:
+        from perfnb.model._base import ModelMixin
+
+        if isinstance(obj, ModelMixin):  # a perfnb model no rule looks at yet: nothing found
+            return Findings()
         from perfnb.errors import SchemaError
 
         raise SchemaError(
             f"no rule applies to a {type(obj).__name__}",
-            expected="an object returned by a perfnb reader (Profile, Plan, LoadTest, metrics frame …)",
+            expected="an object returned by perfnb.read or a perfnb reader (Profile, Plan, LoadTest, "
+            "Metrics …)",
         )
     found: list[Finding] = []
     for r in applicable:

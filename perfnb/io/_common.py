@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from perfnb.errors import (
     EmptyInputError,
@@ -29,6 +29,8 @@ from perfnb.errors import (
     UnknownFormatError,
 )
 from perfnb.model._base import perfnb_attrs, run_label
+from perfnb.model.evidence import EvidenceSet
+from perfnb.model.frames import CruxRecord, FrameModel, LineProfile, MemoryProfile, RumBeacons
 
 __all__ = [
     "FORMATS",
@@ -45,12 +47,16 @@ __all__ = [
     "read",
     "read_text",
     "register_format",
+    "register_kind",
     "run_label",
     "sniff",
 ]
 
 OnBadLines = Literal["error", "warn", "skip"]
-Kind = Literal["profile", "plan", "loadtest", "metrics", "vitals", "cache", "other"]
+Kind = Literal["profile", "plan", "statements", "loadtest", "metrics", "vitals", "cache", "other"]
+
+#: A reader function; the registry decorators return it unchanged, so its signature survives for mypy.
+R = TypeVar("R", bound=Callable[..., Any])
 
 HEAD_SIZE = 64 * 1024
 
@@ -64,7 +70,6 @@ class Format:
     kind: Kind
     reader: Callable[..., Any]
     sniff: Callable[[Path, bytes], bool]
-    extensions: tuple[str, ...] = ()
     directory: bool = False
     priority: int = 50
 
@@ -82,10 +87,9 @@ def register_format(
     description: str,
     kind: Kind,
     sniff: Callable[[Path, bytes], bool],
-    extensions: tuple[str, ...] = (),
     directory: bool = False,
     priority: int = 50,
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+) -> Callable[[R], R]:
     """Register the decorated reader for format *name*.
 
     Parameters
@@ -97,10 +101,8 @@ def register_format(
         Lower runs first; give specific formats a lower number than catch-alls.
     """
 
-    def deco(func: Callable[..., Any]) -> Callable[..., Any]:
-        FORMATS[name] = Format(
-            name, description, kind, func, sniff, extensions, directory, priority
-        )
+    def deco(func: R) -> R:
+        FORMATS[name] = Format(name, description, kind, func, sniff, directory, priority)
         return func
 
     return deco
@@ -303,30 +305,128 @@ def supported_formats(*, directory: bool | None = None) -> str:
     return ", ".join(names) if names else "(none registered)"
 
 
-def read(path: str | os.PathLike[str], **kwargs: Any) -> Any:
-    """Read any supported file or folder: sniff its format, then call that format's reader.
+#: Kind-level readers (a list of files of one kind → one model), registered with :func:`register_kind`.
+KIND_READERS: dict[str, Callable[..., Any]] = {}
+#: Kinds whose kind-level reader also reads a single file (metrics: a frame becomes ``Metrics``).
+_KIND_READS_SINGLE: set[str] = set()
+
+#: Formats whose reader returns a bare DataFrame, and the model :func:`read` wraps it in.
+FRAME_MODELS: dict[str, type[FrameModel]] = {
+    "line_profiler": LineProfile,
+    "line_profiler_text": LineProfile,
+    "memray_stats": MemoryProfile,
+    "memray_csv": MemoryProfile,
+    "mprof": MemoryProfile,
+    "crux": CruxRecord,
+    "rum": RumBeacons,
+}
+
+
+def register_kind(kind: Kind, *, single: bool = False) -> Callable[[R], R]:
+    """Register the decorated function as the kind-level reader of *kind* (``read_plans`` …).
+
+    It takes a file, folder, glob or list (see :func:`expand_paths`) and returns one model.
+    ``single=True``: :func:`read` uses it for a single file of that kind too.
+    """
+
+    def deco(func: R) -> R:
+        KIND_READERS[kind] = func
+        if single:
+            _KIND_READS_SINGLE.add(kind)
+        return func
+
+    return deco
+
+
+def read(path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], **kwargs: Any) -> Any:
+    """Read any evidence: a file, a folder, a glob pattern, a list of files, or a Locust CSV prefix.
+
+    A file is sniffed by content and read by its format's reader. Several files (a folder, a pattern,
+    a list) are grouped by kind, and each kind's files are read by that kind's reader into one model: plans
+    into a :class:`~perfnb.model.plan.PlanSet`, profiles merged into one ``Profile``, load-test files
+    of several generators into one ``LoadTest``, metrics exports into one ``Metrics``, Lighthouse
+    reports into one ``LighthouseReport`` (files of kinds that do not combine are read one by one).
+    When the files hold several kinds, the result is an :class:`~perfnb.model.evidence.EvidenceSet`
+    (a list of those models, which :func:`perfnb.check` checks together). A folder that is itself a format (a Locust CSV set) is read
+    as one run; so is a Locust prefix (``out/run`` for ``out/run_stats.csv`` …) or a companion file of
+    a set (``run_failures.csv``).
 
     Parameters
     ----------
     path
-        A file or a folder.
+        A file, a folder, a glob pattern, a list of these, or a Locust CSV prefix.
     **kwargs
         Passed to the reader (``run=``, ``on_bad_lines=`` …).
 
     Returns
     -------
     object
-        What the format's ``read_*`` function returns (a ``Profile``, a ``Plan``, a ``LoadTest``, a frame …).
+        A model: ``Profile``, ``PlanSet``, ``StatementStats``, ``LoadTest``, ``Metrics``,
+        ``LighthouseReport``, ``CacheStats``, ``LineProfile``, ``MemoryProfile``, ``CruxRecord``,
+        ``RumBeacons``. :func:`perfnb.check` accepts every one.
 
     Raises
     ------
     UnknownFormatError
         If the content is no supported format; the message lists the supported formats.
     InputError
-        If the file does not exist, or the reader finds it malformed.
+        If the path does not exist, or the reader finds the file malformed.
     """
-    fmt = sniff(path)
-    return fmt.reader(path, **kwargs)
+    _load_readers()
+    if isinstance(path, str | os.PathLike):
+        p = Path(path)
+        if p.is_file() or (p.is_dir() and _directory_format(p) is not None):
+            return _read_file(p, **kwargs)
+        if not p.exists() and not glob.has_magic(os.fspath(path)) and _locust_set(p):
+            return KIND_READERS["loadtest"](p, **kwargs)
+    files = expand_paths(path)
+    if len(files) == 1:
+        return _read_file(files[0], **kwargs)
+    groups: dict[str, list[Path]] = {}  # by kind; single-table formats (memray, RUM …) by format
+    for f in files:
+        fmt = sniff(f)
+        groups.setdefault(fmt.name if fmt.name in FRAME_MODELS else fmt.kind, []).append(f)
+    models: list[Any] = []
+    for key, group in groups.items():
+        if len(group) > 1 and key in KIND_READERS:
+            models.append(KIND_READERS[key](group, **kwargs))
+        else:  # one file, or files that do not combine (cache snapshots, pg_stat_statements, memray)
+            models.extend(_read_file(f, **kwargs) for f in group)
+    if len(models) == 1:
+        return models[0]
+    return EvidenceSet(models, path=os.fspath(path) if isinstance(path, str | os.PathLike) else "")
+
+
+def _directory_format(p: Path) -> Format | None:
+    try:
+        return sniff(p)
+    except InputError:
+        return None
+
+
+def _locust_set(p: Path) -> bool:
+    """Whether *p* is a Locust CSV prefix or a companion file of a set (``run_failures.csv``)."""
+    from perfnb.io.locust import locust_files  # same layer; imported on use to keep startup cheap
+
+    try:
+        return "stats" in locust_files(p) or "history" in locust_files(p)
+    except InputError:
+        return False
+
+
+def _read_file(p: Path, **kwargs: Any) -> Any:
+    """One file (or a folder format) → its model."""
+    try:
+        fmt = sniff(p)
+    except UnknownFormatError:
+        if p.is_file() and _locust_set(p):  # run_failures.csv, run_exceptions.csv: read the set
+            return FORMATS["locust_csv"].reader(p, **kwargs)
+        raise
+    if fmt.name in FRAME_MODELS:
+        return FRAME_MODELS[fmt.name].wrap(fmt.reader(p, **kwargs), source=fmt.name, path=str(p))
+    if fmt.kind in _KIND_READS_SINGLE:
+        return KIND_READERS[fmt.kind]([p], **kwargs)
+    return fmt.reader(p, **kwargs)
 
 
 def _load_readers() -> None:
@@ -337,6 +437,7 @@ def _load_readers() -> None:
 KIND_NOUNS: dict[str, tuple[str, str]] = {
     "profile": ("profile", "a profile (pstats, py-spy, speedscope, pyinstrument, memray …)"),
     "plan": ("plan", "EXPLAIN JSON/text, auto_explain logs or pg_stat_statements"),
+    "statements": ("pg_stat_statements", "pg_stat_statements CSV exports"),
     "loadtest": ("load-test", "JMeter, k6, Gatling or Locust output"),
     "metrics": ("metrics", "Prometheus API JSON or exposition, Grafana CSV or tidy metrics"),
     "vitals": ("web-vitals", "Lighthouse, CrUX or RUM"),
@@ -368,7 +469,7 @@ def expand_paths_detailed(
     paths: PathsLike, *, kind: str | None = None
 ) -> tuple[list[Path], list[str], set[str]]:
     """:func:`expand_paths`, plus the files left out of folders and patterns and the format names found."""
-    noun, expected = KIND_NOUNS.get(kind or "", ("perfnb", "a format perfnb reads"))
+    noun, expected = KIND_NOUNS.get(kind or "", ("readable", "a format perfnb reads"))
     given = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     if not given:
         raise InputError("no paths given", key="paths", expected="a folder, a glob or files")

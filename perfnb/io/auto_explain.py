@@ -148,7 +148,6 @@ def _sniff(path: Path, head: bytes) -> bool:
     description="auto_explain plans in a PostgreSQL log (stderr, csvlog, jsonlog)",
     kind="plan",
     sniff=_sniff,
-    extensions=(".log", ".csv", ".json"),
     priority=15,
 )
 def read_auto_explain(

@@ -50,7 +50,6 @@ def _blank_na(s: pd.Series) -> pd.Series:
     description="Gatling simulation.log (text, ≤ 3.12)",
     kind="loadtest",
     sniff=_sniff,
-    extensions=(".log",),
     priority=20,
 )
 def read_gatling(

@@ -87,11 +87,10 @@ def _sniff_xml(path: Path, head: bytes) -> bool:
     description="JMeter XML JTL",
     kind="loadtest",
     sniff=_sniff_xml,
-    extensions=(".jtl", ".xml"),
     priority=20,
 )
 def _read_xml_fmt(path: str | os.PathLike[str], **kw: Any) -> LoadTest:
-    return cast("LoadTest", read_jmeter(path, **kw))
+    return read_jmeter(path, **kw)
 
 
 @register_format(
@@ -99,7 +98,6 @@ def _read_xml_fmt(path: str | os.PathLike[str], **kw: Any) -> LoadTest:
     description="JMeter CSV JTL",
     kind="loadtest",
     sniff=_sniff_csv,
-    extensions=(".jtl", ".csv"),
     priority=30,
 )
 def read_jmeter(

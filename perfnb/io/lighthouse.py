@@ -29,7 +29,7 @@ from typing import Any
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError, InputError
-from perfnb.io._common import ensure_path, read_text, register_format, run_label
+from perfnb.io._common import ensure_path, read_text, register_format, register_kind, run_label
 from perfnb.model.lighthouse import LighthouseReport
 from perfnb.schema import PROVENANCE, Column, Schema, register
 
@@ -339,12 +339,12 @@ def _paths(path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> l
     return [ensure_path(q) for q in path]
 
 
+@register_kind("vitals")  # several reports of one page combine; CrUX and RUM files are read alone
 @register_format(
     "lighthouse",
     description="Lighthouse JSON report (LHR)",
     kind="vitals",
     sniff=lambda path, head: _looks_like_lhr(head),
-    extensions=(".json",),
     priority=20,
 )
 def read_lighthouse(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from perfnb.errors import UnknownFormatError
-from perfnb.io._common import expand_paths, scanner, sniff
+from perfnb.io._common import expand_paths, register_kind, scanner, sniff
 from perfnb.model.loadtest import LoadTest, concat_loadtests
 
 __all__ = ["loadtest_files", "read_loadtest"]
@@ -32,6 +32,7 @@ def loadtest_files(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str
     return expand_paths(path, kind="loadtest")
 
 
+@register_kind("loadtest")
 def read_loadtest(
     path: str | os.PathLike[str] | list[str | os.PathLike[str]],
     *,
@@ -93,7 +94,7 @@ def _read_one(p: Path, **kwargs: Any) -> LoadTest:
         if files:
             from perfnb.io.locust import read_locust
 
-            return cast("LoadTest", read_locust(p, **kwargs))
+            return read_locust(p, **kwargs)
     fmt = sniff(p)
     if fmt.kind != "loadtest":
         raise UnknownFormatError(

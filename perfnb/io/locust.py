@@ -17,7 +17,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -260,7 +260,6 @@ def _sniff_stats(path: Path, head: bytes) -> bool:
     description="Locust --csv output (stats, history, failures)",
     kind="loadtest",
     sniff=_sniff_stats,
-    extensions=(".csv",),
     priority=20,
 )
 def read_locust(
@@ -285,7 +284,7 @@ def read_locust(
     files = locust_files(p)
     if "stats" not in files and "history" not in files:
         if p.is_file() and head_bytes(p, 200).startswith(_REQ_HEAD):
-            return cast("LoadTest", read_locust_requests(p, run=run, on_bad_lines=on_bad_lines))
+            return read_locust_requests(p, run=run, on_bad_lines=on_bad_lines)
         raise InputError(
             "no Locust _stats.csv or _stats_history.csv here",
             path=p,
@@ -333,7 +332,6 @@ def _sniff_requests(path: Path, head: bytes) -> bool:
     description="Locust CsvRequestLogger per-request CSV",
     kind="loadtest",
     sniff=_sniff_requests,
-    extensions=(".csv",),
     priority=20,
 )
 def read_locust_requests(
@@ -402,7 +400,6 @@ def _sniff_json(path: Path, head: bytes) -> bool:
     description="Locust --json output",
     kind="loadtest",
     sniff=_sniff_json,
-    extensions=(".json",),
     priority=20,
 )
 def read_locust_json(path: str | os.PathLike[str], *, run: str | None = None) -> LoadTest:
@@ -522,4 +519,4 @@ def _json_row(
     priority=20,
 )
 def _read_locust_dir(path: str | os.PathLike[str], **kwargs: Any) -> LoadTest:
-    return cast("LoadTest", read_locust(path, **kwargs))
+    return read_locust(path, **kwargs)

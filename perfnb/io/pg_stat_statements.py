@@ -92,9 +92,8 @@ def _sniff(path: Path, head: bytes) -> bool:
 @register_format(
     "pg_stat_statements",
     description="CSV export of the pg_stat_statements view",
-    kind="plan",
+    kind="statements",
     sniff=_sniff,
-    extensions=(".csv",),
     priority=20,
 )
 def read_pg_stat_statements(

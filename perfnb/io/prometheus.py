@@ -260,7 +260,6 @@ def _sniff_api(path: Path, head: bytes) -> bool:
     description="Prometheus HTTP API JSON (query / query_range)",
     kind="metrics",
     sniff=_sniff_api,
-    extensions=(".json",),
     priority=20,
 )
 def read_prometheus(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
@@ -451,7 +450,6 @@ def _sniff_expo(path: Path, head: bytes) -> bool:
     description="Prometheus text exposition 0.0.4 / OpenMetrics 1.0 scrape(s)",
     kind="metrics",
     sniff=_sniff_expo,
-    extensions=(".prom", ".txt", ".om"),
     priority=30,
 )
 def read_exposition(

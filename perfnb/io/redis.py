@@ -200,7 +200,6 @@ def _counts_as_int64(df: pd.DataFrame) -> None:
     description="Redis INFO output (one or several snapshots)",
     kind="cache",
     sniff=lambda path, head: _looks_like_redis(head),
-    extensions=(".txt", ".info"),
     priority=30,
 )
 def read_redis_info(path: str | os.PathLike[str], *, run: str | None = None) -> CacheStats:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError, InputError
-from perfnb.io._common import FORMATS, ensure_path, register_format, run_label, sniff
+from perfnb.io._common import FORMATS, ensure_path, register_format, register_kind, run_label, sniff
 from perfnb.io.prometheus import METRIC_SAMPLES, Metrics, concat_samples, label_column
 
 __all__ = ["read_metrics", "read_tidy_metrics"]
@@ -45,7 +45,6 @@ def _sniff_tidy(path: Path, head: bytes) -> bool:
     description="tidy metric samples, CSV or Parquet (timestamp, metric, value, labels…)",
     kind="metrics",
     sniff=_sniff_tidy,
-    extensions=(".csv", ".parquet"),
     priority=40,
 )
 def read_tidy_metrics(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
@@ -122,6 +121,7 @@ def _metrics_format(path: Path) -> bool:
         return False
 
 
+@register_kind("metrics", single=True)
 def read_metrics(
     path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     *,

@@ -8,6 +8,7 @@ lazily from plain columns, so loading hundreds of logged plans stays fast.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
     from perfnb.findings import Findings
 
-__all__ = ["PLAN_NODES", "Plan"]
+__all__ = ["PLAN_NODES", "Plan", "PlanSet"]
 
 _F = "float64"
 _I = "Int64"
@@ -322,3 +323,34 @@ def _typed_columns(data: dict[str, Any]) -> dict[str, Any]:
         else:
             out[name] = arr
     return out
+
+
+class PlanSet(list[Plan], ModelMixin):
+    """The plans of one input (a file of several statements, an auto_explain log, a folder): a list.
+
+    Everything a list of plans does still works (``len``, indexing, iteration, :func:`perfnb.check`
+    reports each problem once with its number of occurrences); it adds the model protocol.
+    """
+
+    def __init__(
+        self,
+        plans: Iterable[Plan] = (),
+        *,
+        source: str = "",
+        run: str = "",
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(plans)
+        self.source = source or (self[0].source if self else "")
+        self.run = run or (self[0].run if self else "")
+        self.meta: dict[str, Any] = {} if meta is None else meta
+
+    def __repr__(self) -> str:
+        return f"<PlanSet {self.source} run={self.run!r}: {len(self)} plans>"
+
+    def _summary(self) -> dict[str, Any]:
+        times = [p.execution_time_s for p in self if p.execution_time_s == p.execution_time_s]
+        out: dict[str, Any] = {"plans": len(self)}
+        if times:
+            out["execution time, total"] = f"{sum(times) * 1e3:.3f} ms"
+        return out

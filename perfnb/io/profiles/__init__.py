@@ -11,12 +11,12 @@ import glob
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, UnknownFormatError
-from perfnb.io._common import ensure_path, sniff
+from perfnb.io._common import ensure_path, register_kind, sniff
 from perfnb.io.profiles.chrometrace import read_chrome_trace
 from perfnb.io.profiles.folded import read_folded
 from perfnb.io.profiles.lineprof import PROFILE_LINES, read_line_profile, read_line_profile_text
@@ -93,6 +93,7 @@ def _expand(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> 
     return out
 
 
+@register_kind("profile")
 def read_profile(
     path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
@@ -135,7 +136,7 @@ def read_profile(
             )
         fmts.append(fmt)
     if all(f.name == "pstats" for f in fmts):
-        return cast(Profile, read_pstats(paths, run=run))
+        return read_pstats(paths, run=run)
     profiles: list[Profile] = []
     for fmt, p in zip(fmts, paths, strict=True):
         loaded = fmt.reader(p, run=run, **kwargs)

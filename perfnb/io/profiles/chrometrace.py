@@ -60,7 +60,6 @@ def _num(ev: dict[str, Any], name: str) -> float | None:
     description="Chrome Trace Event JSON (py-spy chrometrace, VizTracer)",
     kind="profile",
     sniff=sniff_chrome_trace,
-    extensions=(".json",),
     priority=35,
 )
 def read_chrome_trace(path: str | os.PathLike[str], *, run: str | None = None) -> Profile:

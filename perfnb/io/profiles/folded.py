@@ -72,7 +72,6 @@ def _frame(text: str) -> Frame:
     description="folded/collapsed stacks (py-spy raw, perf stackcollapse, async-profiler)",
     kind="profile",
     sniff=sniff_folded,
-    extensions=(".txt", ".folded", ".collapsed", ".collapse"),
     priority=70,
 )
 def read_folded(

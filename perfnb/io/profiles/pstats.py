@@ -331,7 +331,6 @@ def _int_array(values: np.ndarray[Any, Any]) -> pd.arrays.IntegerArray:
     description="cProfile/profile pstats dump (marshal)",
     kind="profile",
     sniff=sniff_pstats,
-    extensions=(".prof", ".pstats"),
     priority=20,
 )
 def read_pstats(

@@ -122,7 +122,6 @@ def _session(doc: dict[str, Any], p: Path) -> list[tuple[str, list[Frame], float
     description="pyinstrument JSON, .pyisession or HTML-renderer data",
     kind="profile",
     sniff=sniff_pyinstrument,
-    extensions=(".json", ".pyisession"),
     priority=30,
 )
 def read_pyinstrument(path: str | os.PathLike[str], *, run: str | None = None) -> Profile:

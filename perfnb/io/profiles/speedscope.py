@@ -135,7 +135,6 @@ def _evented(prof: Any, frames: list[Frame], key: str, p: Path) -> list[tuple[li
     description="speedscope JSON (py-spy, pyinstrument, speedscope exports)",
     kind="profile",
     sniff=sniff_speedscope,
-    extensions=(".speedscope.json",),
     priority=30,
 )
 def read_speedscope(
