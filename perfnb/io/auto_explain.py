@@ -40,6 +40,7 @@ from perfnb.io._common import (
     run_label,
 )
 from perfnb.io.explain import Plan, plans_from_json
+from perfnb.model.plan import PlanSet
 
 __all__ = ["read_auto_explain"]
 
@@ -156,7 +157,7 @@ def read_auto_explain(
     run: str | None = None,
     encoding: str | None = None,
     on_bad_lines: OnBadLines = "error",
-) -> list[Plan]:
+) -> PlanSet:
     """Read the auto_explain plans of a PostgreSQL server log.
 
     Parameters
@@ -172,7 +173,7 @@ def read_auto_explain(
 
     Returns
     -------
-    list of Plan
+    PlanSet
         In log order; each with ``query``, ``timestamp``, ``duration_s`` and ``execution_time_s``.
 
     Raises
@@ -241,5 +242,5 @@ def read_auto_explain(
             expected="'duration: … ms  plan:' entries (auto_explain with log_format = json)",
         )
     frame = pd.DataFrame()
-    bad.finish(frame)
-    return plans
+    bad.finish(frame)  # skipped entries land in the PlanSet's meta (skipped_rows, skipped_lines …)
+    return PlanSet(plans, source="auto_explain", meta={"path": str(p), **frame.attrs["perfnb"]})
