@@ -447,13 +447,17 @@ KIND_NOUNS: dict[str, tuple[str, str]] = {
 PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
 
 
-def expand_paths(paths: PathsLike, *, kind: str | None = None) -> list[Path]:
+def expand_paths(
+    paths: PathsLike, *, kind: str | None = None, formats: Iterable[str] | None = None
+) -> list[Path]:
     """Files, folders, glob patterns or a list of them → the input files, in order, without duplicates.
 
     The one rule every reader, :func:`perfnb.read`, ``perfnb read``/``check`` and the CLI use: a file
     named explicitly must be of *kind* (any readable format when *kind* is ``None``); a folder's files
     (not recursive, dotfiles skipped) and a pattern's matches are kept when they are of *kind*, and left
     out otherwise (a README, a config), but a folder or pattern must yield at least one file.
+    *formats* narrows *kind* to some format names (``{"pstats"}``) the same way; a format's own reader
+    passes it, and then files named explicitly are not sniffed (its parser reports what is wrong).
 
     Raises
     ------
@@ -462,28 +466,38 @@ def expand_paths(paths: PathsLike, *, kind: str | None = None) -> list[Path]:
     EmptyInputError
         A folder or pattern without a file of *kind*.
     """
-    return expand_paths_detailed(paths, kind=kind)[0]
+    return expand_paths_detailed(paths, kind=kind, formats=formats)[0]
 
 
 def expand_paths_detailed(
-    paths: PathsLike, *, kind: str | None = None
+    paths: PathsLike, *, kind: str | None = None, formats: Iterable[str] | None = None
 ) -> tuple[list[Path], list[str], set[str]]:
     """:func:`expand_paths`, plus the files left out of folders and patterns and the format names found."""
     noun, expected = KIND_NOUNS.get(kind or "", ("readable", "a format perfnb reads"))
+    wanted = set(formats) if formats is not None else None
+    if wanted is not None:
+        noun = expected = " or ".join(sorted(wanted))
+
+    def fits(fmt: Format) -> bool:
+        return (kind is None or fmt.kind == kind) and (wanted is None or fmt.name in wanted)
+
     given = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     if not given:
         raise InputError("no paths given", key="paths", expected="a folder, a glob or files")
     files: list[Path] = []
     skipped: list[str] = []
-    formats: set[str] = set()
+    found_formats: set[str] = set()
     for g in given:
         p = Path(g)
+        if p.is_file() and wanted is not None:
+            files.append(p)  # a format's own reader: its parser says precisely what is wrong
+            continue
         if p.is_file():
             fmt = sniff(p)  # names the file when it is empty or unknown
-            if kind is not None and fmt.kind != kind:
+            if not fits(fmt):
                 raise InputError(f"is a {fmt.name} file, not {noun}", path=p, expected=expected)
             files.append(p)
-            formats.add(fmt.name)
+            found_formats.add(fmt.name)
             continue
         if p.is_dir():
             candidates = sorted(f for f in p.iterdir() if not f.name.startswith("."))
@@ -501,11 +515,11 @@ def expand_paths_detailed(
                 fmt_: Format | None = sniff(f)
             except InputError:
                 fmt_ = None
-            if fmt_ is None or (kind is not None and fmt_.kind != kind):
+            if fmt_ is None or not fits(fmt_):
                 skipped.append(str(f))
             else:
                 files.append(f)
-                formats.add(fmt_.name)
+                found_formats.add(fmt_.name)
                 found += 1
         if not found:
             names = [Path(s).name for s in skipped[-5:]]
@@ -515,7 +529,7 @@ def expand_paths_detailed(
                 expected=f"{expected} files",
                 hint=f"found only: {', '.join(names)}" if names else None,
             )
-    return list(dict.fromkeys(files)), skipped, formats
+    return list(dict.fromkeys(files)), skipped, found_formats
 
 
 #: Streaming/Dask scanners by kind (``engine="stream"``/``"dask"``), registered by :mod:`perfnb.scan`.

@@ -29,7 +29,13 @@ from typing import Any
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError, InputError
-from perfnb.io._common import ensure_path, read_text, register_format, register_kind, run_label
+from perfnb.io._common import (
+    expand_paths,
+    read_text,
+    register_format,
+    register_kind,
+    run_label,
+)
 from perfnb.model.lighthouse import LighthouseReport
 from perfnb.schema import PROVENANCE, Column, Schema, register
 
@@ -327,18 +333,6 @@ def _audit_row(run: str, audit_id: str, audit: Mapping[str, Any]) -> dict[str, A
     }
 
 
-def _paths(path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:
-    if isinstance(path, str | os.PathLike):
-        p = ensure_path(path, allow_dir=True)
-        if p.is_dir():
-            found = sorted(q for q in p.glob("*.json") if q.is_file())
-            if not found:
-                raise EmptyInputError("folder holds no *.json files", path=p)
-            return found
-        return [p]
-    return [ensure_path(q) for q in path]
-
-
 @register_kind("vitals")  # several reports of one page combine; CrUX and RUM files are read alone
 @register_format(
     "lighthouse",
@@ -382,7 +376,7 @@ def read_lighthouse(
     """
     from perfnb.model.lighthouse_scoring import performance_score
 
-    paths = _paths(path)
+    paths = expand_paths(path, formats={"lighthouse"})
     runs, metrics, audits = [], [], []
     seen: set[str] = set()
     for p in paths:

@@ -34,7 +34,7 @@ __all__ = [
 
 
 def load_sources(paths: Mapping[str, str]) -> dict[str, Any]:
-    """Read every non-empty path with :func:`perfnb.read`, by source name.
+    """Read every non-empty path with its kind's reader (:func:`perfnb.read` for the others), by source.
 
     Parameters
     ----------
@@ -47,15 +47,13 @@ def load_sources(paths: Mapping[str, str]) -> dict[str, Any]:
     dict
         Source name → loaded object (auto_explain logs give a list of plans).
     """
-    from perfnb.io._common import read
-    from perfnb.io.loadtests import read_loadtest
-    from perfnb.io.tidy_metrics import read_metrics
+    from perfnb.io._common import KIND_READERS, read
 
-    # read_loadtest takes a Locust prefix as well as a file or folder; read_metrics a folder of exports
-    readers: dict[str, Callable[..., Any]] = {
-        "loadtest": read_loadtest,
-        "metrics": read_metrics,
-    }
+    # each kind's own reader takes files, folders, globs and lists (perfnb.io.expand_paths); a folder
+    # of plans holding a pg_stat_statements export still gives the plans only
+    kinds = {"profile": "profile", "plans": "plan", "loadtest": "loadtest", "metrics": "metrics",
+             "lighthouse": "vitals"}  # fmt: skip
+    readers: dict[str, Callable[..., Any]] = {n: KIND_READERS[k] for n, k in kinds.items()}
     return {name: readers.get(name, read)(path) for name, path in paths.items() if path}
 
 

@@ -7,16 +7,14 @@ glob; several pstats dumps are summed like ``pstats.Stats.add``, other formats a
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from perfnb.errors import EmptyInputError, UnknownFormatError
-from perfnb.io._common import ensure_path, register_kind, sniff
+from perfnb.errors import UnknownFormatError
+from perfnb.io._common import expand_paths, register_kind, sniff
 from perfnb.io.profiles.chrometrace import read_chrome_trace
 from perfnb.io.profiles.folded import read_folded
 from perfnb.io.profiles.lineprof import PROFILE_LINES, read_line_profile, read_line_profile_text
@@ -69,30 +67,6 @@ _OTHER_READERS = {
 }
 
 
-def _expand(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
-    items = [path] if isinstance(path, str | os.PathLike) else list(path)
-    out: list[Path] = []
-    for item in items:
-        text = os.fspath(item)
-        if any(ch in text for ch in "*?["):
-            matches = sorted(glob.glob(text))  # noqa: PTH207 - absolute or relative patterns
-            if not matches:
-                raise EmptyInputError("glob matches no file", path=text, expected="profile files")
-            out.extend(Path(m) for m in matches if Path(m).is_file())
-            continue
-        p = ensure_path(item, allow_dir=True)
-        if p.is_dir():
-            found = sorted(q for q in p.iterdir() if q.is_file() and not q.name.startswith("."))
-            if not found:
-                raise EmptyInputError("folder holds no files", path=p, expected="profile files")
-            out.extend(found)
-        else:
-            out.append(p)
-    if not out:
-        raise EmptyInputError("no profile files given", expected="a file, folder or glob")
-    return out
-
-
 @register_kind("profile")
 def read_profile(
     path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
@@ -118,7 +92,7 @@ def read_profile(
     EmptyInputError
         If the folder or glob holds no file.
     """
-    paths = _expand(path)
+    paths = expand_paths(path, kind="profile")
     fmts = []
     for p in paths:
         fmt = sniff(p)
