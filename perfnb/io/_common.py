@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from perfnb._typing import OnBadLines
 from perfnb.errors import (
     EmptyInputError,
     FormatError,
@@ -52,7 +53,6 @@ __all__ = [
     "sniff",
 ]
 
-OnBadLines = Literal["error", "warn", "skip"]
 Kind = Literal["profile", "plan", "statements", "loadtest", "metrics", "vitals", "cache", "other"]
 
 #: A reader function; the registry decorators return it unchanged, so its signature survives for mypy.
