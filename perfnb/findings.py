@@ -580,6 +580,12 @@ def check(
     for name in (wanted or set()) | skip:
         if name not in known:
             raise ConfigError(f"unknown rule {name!r}")
+    if not applicable and isinstance(obj, pd.DataFrame):
+        from perfnb.io._common import model_of_frame
+
+        model = model_of_frame(obj)  # a reader's bare frame: check it as perfnb.read's model
+        if model is not None:
+            return check(model, select=select, ignore=ignore, **overrides)
     if not applicable:
         from perfnb.model._base import ModelMixin
 

@@ -156,3 +156,29 @@ def test_mypy_sees_the_readers_signatures(tmp_path: Path) -> None:
 
 def test_sample_root_is_the_package_checkout() -> None:
     assert SAMPLES == ROOT / "data" / "samples"
+
+
+@pytest.mark.parametrize(
+    ("reader", "name"),
+    [
+        ("read_prometheus", "metrics/query_range_error_ratio.json"),
+        ("read_exposition", "metrics/scrapes/target_scrape_before.prom"),
+        ("read_tidy_metrics", "metrics/other/tidy_cpu_memory.csv"),
+        ("read_rum", "vitals/rum.ndjson"),
+        ("read_mprof", "profiles/mprof_before.dat"),
+        ("read_memray", "profiles/memray_before.csv"),
+        ("read_line_profile", "profiles/lineprof_before.lprof"),
+    ],
+)
+def test_check_accepts_the_frames_of_per_format_readers(reader: str, name: str) -> None:
+    frame = getattr(perfnb, reader)(SAMPLES / name)
+    assert [f.rule for f in perfnb.check(frame)] == [
+        f.rule for f in perfnb.check(perfnb.read(SAMPLES / name))
+    ]
+
+
+def test_check_still_rejects_what_no_reader_returns() -> None:
+    import pandas as pd
+
+    with pytest.raises(perfnb.errors.SchemaError, match="no rule applies to a DataFrame"):
+        perfnb.check(pd.DataFrame({"x": [1]}))

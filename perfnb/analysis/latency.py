@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from perfnb.errors import InputError
-from perfnb.io._common import perfnb_attrs
+from perfnb.model._base import perfnb_attrs
 
 if TYPE_CHECKING:
     from perfnb.model.loadtest import LoadTest

@@ -27,7 +27,7 @@ import pandas as pd
 
 from perfnb.analysis.exact import exact_sums, limbs
 from perfnb.errors import InputError
-from perfnb.io.prometheus import METRIC_SAMPLES, Metrics
+from perfnb.model.metrics import METRIC_SAMPLES, Metrics
 
 __all__ = [
     "AGGS",

@@ -19,7 +19,7 @@ import pandas as pd
 from perfnb.model.plan_times import ROUNDING_S, self_times
 
 if TYPE_CHECKING:
-    from perfnb.io.explain import Plan
+    from perfnb.model.plan import Plan
 
 __all__ = ["ROUNDING_S", "compare_plans", "self_times", "top_nodes"]
 

@@ -44,6 +44,7 @@ __all__ = [
     "ensure_path",
     "expand_paths",
     "head_bytes",
+    "model_of_frame",
     "perfnb_attrs",
     "read",
     "read_text",
@@ -320,6 +321,36 @@ FRAME_MODELS: dict[str, type[FrameModel]] = {
     "crux": CruxRecord,
     "rum": RumBeacons,
 }
+
+
+#: Columns that tell which reader a bare frame came from, most specific first (RUM beacons have
+#: ``metric`` and ``value`` too, so they come before metric samples).
+_FRAME_SIGNATURES: tuple[tuple[frozenset[str], type[FrameModel] | None], ...] = (
+    (frozenset({"page", "rating", "navigation_type"}), RumBeacons),
+    (frozenset({"key", "key_type", "form_factor", "period_start"}), CruxRecord),
+    (frozenset({"hits", "per_hit_s", "function_line"}), LineProfile),
+    (frozenset({"size_bytes", "allocations", "stack"}), MemoryProfile),
+    (frozenset({"memory_bytes", "elapsed_s"}), MemoryProfile),
+    (frozenset({"timestamp", "metric", "value"}), None),  # metric samples → Metrics
+)
+
+
+def model_of_frame(df: Any) -> Any | None:
+    """The model of a frame a per-format reader returned (``read_prometheus``, ``read_rum`` …), or ``None``.
+
+    :func:`perfnb.check` uses it, so checking the frame works like checking what :func:`read` returns.
+    """
+    columns = set(getattr(df, "columns", ()))
+    source = str(df["source"].iloc[0]) if "source" in columns and len(df) else ""
+    for needed, model in _FRAME_SIGNATURES:
+        if needed <= columns:
+            if model is not None:
+                return model.wrap(df, source=source)
+            from perfnb.model.metrics import Metrics
+
+            run = str(df["run"].iloc[0]) if "run" in columns and len(df) else ""
+            return Metrics(df, source=source, run=run, meta=dict(df.attrs.get("perfnb", {})))
+    return None
 
 
 def register_kind(kind: Kind, *, single: bool = False) -> Callable[[R], R]:
