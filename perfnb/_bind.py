@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from perfnb.model.cache import CacheStats
 from perfnb.model.evidence import EvidenceSet
-from perfnb.model.frames import FrameModel
+from perfnb.model.frames import CruxRecord, FrameModel, RumBeacons
 from perfnb.model.lighthouse import LighthouseReport
 from perfnb.model.loadtest import LoadTest
 from perfnb.model.metrics import Metrics
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
+    from perfnb.analysis.vitals import VitalsAssessment
     from perfnb.findings import Findings
 
 __all__ = ["bind"]
@@ -158,6 +159,16 @@ def _lt_plot(self: LoadTest, *, ax: Axes | None = None, freq: str = "5s") -> Axe
     return plot_percentiles_over_time(self, ax=ax, freq=freq)
 
 
+# --- field data ----------------------------------------------------------------------------------
+
+
+def _field_assess(self: CruxRecord | RumBeacons) -> VitalsAssessment:
+    """The p75 assessment (see :func:`perfnb.analysis.vitals.field_assessment`)."""
+    from perfnb.analysis.vitals import field_assessment
+
+    return field_assessment(self)
+
+
 _METHODS: dict[type, dict[str, Any]] = {
     Profile: {
         "hotspots": _profile_hotspots,
@@ -168,6 +179,8 @@ _METHODS: dict[type, dict[str, Any]] = {
         "snakeviz": _profile_snakeviz,
     },
     Plan: {"top": _plan_top, "plot": _plan_plot},
+    CruxRecord: {"assess": _field_assess},
+    RumBeacons: {"assess": _field_assess},
     LoadTest: {
         "summary": _lt_summary,
         "intervals": _lt_intervals,

@@ -182,3 +182,10 @@ def test_check_still_rejects_what_no_reader_returns() -> None:
 
     with pytest.raises(perfnb.errors.SchemaError, match="no rule applies to a DataFrame"):
         perfnb.check(pd.DataFrame({"x": [1]}))
+
+
+def test_field_data_is_checked_through_its_assessment() -> None:
+    rum = perfnb.read(SAMPLES / "vitals" / "rum.ndjson")
+    assessment = rum.assess()
+    assert assessment.origin == "rum" and len(assessment.frame) > 0
+    assert {f.rule for f in perfnb.check(rum)} == {f.rule for f in perfnb.check(assessment)}

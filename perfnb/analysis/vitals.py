@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +45,7 @@ __all__ = [
     "assess",
     "assess_crux",
     "erf",
+    "field_assessment",
     "log_normal_score",
     "metric_score",
     "performance_score",
@@ -216,3 +218,29 @@ class VitalsAssessment:
 
     def __repr__(self) -> str:
         return f"<VitalsAssessment {self.origin} {len(self.frame)} row(s)>"
+
+
+def field_assessment(data: Any) -> VitalsAssessment:
+    """The p75 assessment of field data: a CrUX record or RUM beacons (model or frame) → the rules' input.
+
+    What the ``web_vitals`` notebook assembled by hand: CrUX records go through :func:`assess_crux`,
+    RUM beacons through :func:`assess` per page and form factor. A :class:`VitalsAssessment` is returned
+    as is.
+
+    Raises
+    ------
+    SchemaError
+        If *data* is neither (no ``key``/``period_start`` columns of CrUX, no ``metric``/``value`` of RUM).
+    """
+    if isinstance(data, VitalsAssessment):
+        return data
+    frame = getattr(data, "frame", data)
+    columns = set(getattr(frame, "columns", ()))
+    if {"key", "period_start"} <= columns:
+        return VitalsAssessment(assess_crux(frame), "crux")
+    if {"metric", "value"} <= columns:
+        return VitalsAssessment(assess(frame, by=("page", "form_factor")), "rum")
+    raise SchemaError(
+        f"{type(data).__name__} is not field data",
+        expected="a CrUX record or RUM beacons (perfnb.read_crux / perfnb.read_rum)",
+    )

@@ -10,11 +10,14 @@ returning the DataFrame notebooks use; :func:`perfnb.read` wraps it in one of th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
 from perfnb.model._base import ModelMixin
+
+if TYPE_CHECKING:
+    from perfnb.analysis.vitals import VitalsAssessment
 
 __all__ = ["CruxRecord", "FrameModel", "LineProfile", "MemoryProfile", "RumBeacons"]
 
@@ -106,6 +109,11 @@ class CruxRecord(FrameModel):
         """The record table."""
         return self.frame
 
+    if TYPE_CHECKING:  # bound from above by perfnb._bind
+
+        def assess(self) -> VitalsAssessment:
+            """The p75 assessment (see :func:`perfnb.analysis.vitals.field_assessment`)."""
+
 
 @dataclass(repr=False)
 class RumBeacons(FrameModel):
@@ -117,3 +125,8 @@ class RumBeacons(FrameModel):
     def beacons(self) -> pd.DataFrame:
         """The beacon table."""
         return self.frame
+
+    if TYPE_CHECKING:  # bound from above by perfnb._bind
+
+        def assess(self) -> VitalsAssessment:
+            """The p75 assessment (see :func:`perfnb.analysis.vitals.field_assessment`)."""
