@@ -31,6 +31,7 @@ __all__ = [
     "Partition",
     "byte_ranges",
     "check_engine",
+    "client_for",
     "get_client",
     "local_client",
     "map_partitions",
@@ -160,6 +161,26 @@ def local_client(n_workers: int | None = None, **kwargs: Any) -> Any:
             **kwargs,
         )
     return Client(cluster)
+
+
+def client_for(engine: str, scheduler: str = "") -> Any:
+    """The Dask client a notebook's ``engine``/``dask_scheduler`` parameters ask for, or ``None``.
+
+    ``engine="dask"``: a client of *scheduler* (``tcp://host:8786``), or of a new local cluster when it
+    is empty; any other engine: ``None`` (the readers take ``client=None``).
+    """
+    check_engine(engine)
+    if engine != "dask":
+        return None
+    if not scheduler:
+        return local_client()
+    try:
+        from distributed import Client
+    except ImportError as err:
+        raise InputError(
+            "engine='dask' needs dask.distributed", hint="pip install 'perfnb[dask]'"
+        ) from err
+    return Client(scheduler)
 
 
 def progress_bar(total: int, *, desc: str, enabled: bool | None, unit: str = "B") -> Any:

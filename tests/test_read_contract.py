@@ -189,3 +189,27 @@ def test_field_data_is_checked_through_its_assessment() -> None:
     assessment = rum.assess()
     assert assessment.origin == "rum" and len(assessment.frame) > 0
     assert {f.rule for f in perfnb.check(rum)} == {f.rule for f in perfnb.check(assessment)}
+
+
+def test_engine_client_for_notebook_parameters() -> None:
+    from perfnb.engine import client_for
+
+    assert client_for("pandas") is None and client_for("stream", "tcp://ignored:1") is None
+    with pytest.raises(perfnb.errors.InputError, match="unknown engine"):
+        client_for("spark")
+
+
+def test_expand_paths_is_the_one_rule(tmp_path: Path) -> None:
+    from perfnb.io import expand_paths, split_paths
+
+    plans = SAMPLES / "plans"
+    folder = expand_paths(
+        plans, kind="plan"
+    )  # the folder's plans, not its pg_stat_statements export
+    globs = expand_paths(split_paths(f"{plans}/*.json, {plans}/*.txt"), kind="plan")
+    assert sorted(folder) == sorted(globs)
+    with pytest.raises(perfnb.errors.InputError, match="is a pg_stat_statements file, not plan"):
+        expand_paths(plans / "pg_stat_statements.csv", kind="plan")
+    (tmp_path / "README.md").write_text("notes\n")
+    with pytest.raises(perfnb.errors.EmptyInputError, match="no plan files"):
+        expand_paths(tmp_path, kind="plan")

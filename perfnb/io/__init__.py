@@ -6,6 +6,11 @@ package imports every reader module, which registers its formats; add one import
 
 from __future__ import annotations
 
+# the helpers every reader shares: one rule for files, folders, globs and lists
+from perfnb.io._common import expand_paths, read, split_paths
+
+__all__ = ["expand_paths", "read", "split_paths"]
+
 # --- reader modules (one import per line; each registers its formats) ---
 from perfnb.io import (
     _common,  # noqa: F401

@@ -52,6 +52,7 @@ __all__ = [
     "register_kind",
     "run_label",
     "sniff",
+    "split_paths",
 ]
 
 Kind = Literal["profile", "plan", "statements", "loadtest", "metrics", "vitals", "cache", "other"]
@@ -476,6 +477,17 @@ KIND_NOUNS: dict[str, tuple[str, str]] = {
 }
 
 PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
+
+
+def split_paths(text: str) -> list[str]:
+    """A notebook's paths parameter (``"a.json, exports/*.json"``) → the paths, for :func:`expand_paths`.
+
+    Examples
+    --------
+    >>> split_paths("a.json, exports/*.json ,")
+    ['a.json', 'exports/*.json']
+    """
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def expand_paths(
