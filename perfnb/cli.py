@@ -19,6 +19,7 @@ import click
 import yaml
 
 from perfnb import errors
+from perfnb._secrets import RedactingFilter
 from perfnb.report.run import ExitCode
 
 __all__ = ["main"]
@@ -122,6 +123,9 @@ def cli(verbose: bool) -> None:
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:  # no password reaches a log line
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
 
 
 def _load_params(param: Sequence[tuple[str, str]], params_file: str | None) -> dict[str, Any]:
