@@ -325,6 +325,8 @@ def report_cmd(
     }
     sources = {k: v for k, v in given.items() if v}
     result = run_report(sources, output_dir=output_dir, baseline_dir=baseline_dir, fail_on=fail_on)
+    for match in result.baselines:
+        click.echo(f"perfnb: {match.describe()}", err=True)
     for run in result.runs:
         click.echo(f"  {run.notebook.stem}: {run.html}")
         if not run.ok:

@@ -9,5 +9,6 @@ from perfnb.rules import (
     metrics,  # noqa: F401
     plans,  # noqa: F401
     profiles,  # noqa: F401
+    regressions,  # noqa: F401
     vitals,  # noqa: F401
 )
