@@ -230,8 +230,8 @@ def explain(
 def explain_queries(engine_or_url: Any, path: str | os.PathLike[str], **kwargs: Any) -> list[Plan]:
     """EXPLAIN every statement of a ``.sql`` file, one at a time.
 
-    The file is split by PostgreSQL's parser (quotes, dollar quotes and comments understood), and every
-    statement is checked and run as :func:`explain` does. Keyword arguments go to :func:`explain`; each
+    The file is split by PostgreSQL's parser (quotes, dollar quotes and comments understood); every
+    statement is checked as :func:`explain` checks it before the first one runs, then each runs alone. Keyword arguments go to :func:`explain`; each
     plan's run label is ``<file stem>#<n>``.
 
     Raises
@@ -244,6 +244,10 @@ def explain_queries(engine_or_url: Any, path: str | os.PathLike[str], **kwargs: 
     script = read_text(path)
     stem = Path(path).stem
     parts = split_statements(script, where=str(path))
+    # every statement is checked before any runs: a file with one refused statement runs nothing
+    allow = bool(kwargs.get("allow_writes", False))
+    for k, q in enumerate(parts):
+        check_statement(q, allow_writes=allow, where=f"{path}#{k}", binds=True)
     return [explain(engine_or_url, q, run=f"{stem}#{k}", **kwargs) for k, q in enumerate(parts)]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import perfnb
@@ -258,3 +260,24 @@ def test_second_wall_extended_protocol_refuses_a_smuggled_statement(postgres, vi
     monkeypatch.setattr(perfnb.postgres, "check_statement", lambda sql, **kw: sql)
     with pytest.raises(SourceError, match="multiple commands"):
         perfnb.postgres.explain(postgres.url, "SELECT 1; COMMIT; DELETE FROM victim")
+
+
+@pytest.mark.notebook
+def test_plan_review_notebook_cannot_be_made_to_write(postgres, victim, tmp_path, monkeypatch):
+    """The path the issue found: ``perfnb run plan_review -p queries_path FILE`` with a live DSN."""
+    from click.testing import CliRunner
+
+    from perfnb.cli import cli
+    from perfnb.report.run import ExitCode
+
+    queries = tmp_path / "evil.sql"
+    queries.write_text("SELECT $a$'$a$; COMMIT; DELETE FROM victim; SELECT $b$'$b$;\n")
+    monkeypatch.setenv("PERFNB_PG_DSN", postgres.url)
+    plan = Path(__file__).parent.parent / "data" / "samples" / "plans" / "seq_scan_filter.json"
+    result = CliRunner().invoke(
+        cli,
+        ["run", "plan_review", "-p", "queries_path", str(queries), "-p", "plan_path", str(plan),
+         "-o", str(tmp_path / "r")],
+    )  # fmt: skip
+    assert result.exit_code == ExitCode.INPUT, result.output
+    assert "evil.sql#1: EXPLAIN cannot run a transaction command" in result.stderr
