@@ -195,6 +195,18 @@ def test_read_only_explain_refuses_every_bypass(postgres, victim, sql: str) -> N
 @pytest.mark.parametrize(
     "sql",
     [
+        "SELECT set_config('transaction_read_only', 'off', true)",
+        "SELECT set_config('default_transaction_read_only', 'off', false), count(*) FROM victim",
+    ],
+)
+def test_the_server_refuses_turning_the_transaction_read_write(postgres, victim, sql: str) -> None:
+    with pytest.raises(SourceError, match="read-write mode must be set before any query"):
+        perfnb.postgres.explain(postgres.url, sql)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
         "DELETE FROM victim; COMMIT",
         "CREATE TABLE victim_new AS SELECT * FROM victim; COMMIT",
         "DELETE FROM victim; COMMIT; SELECT 1",
