@@ -196,7 +196,7 @@ def test_read_only_explain_refuses_every_bypass(postgres, victim, sql: str) -> N
     "sql",
     [
         "SELECT set_config('transaction_read_only', 'off', true)",
-        "SELECT set_config('default_transaction_read_only', 'off', false), count(*) FROM victim",
+        "SELECT count(*), set_config('transaction_read_only', 'off', false) FROM victim",
     ],
 )
 def test_the_server_refuses_turning_the_transaction_read_write(postgres, victim, sql: str) -> None:
