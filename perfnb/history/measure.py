@@ -224,9 +224,9 @@ def _metrics(obj: Any, kind: str) -> Iterator[Measurement]:
     for key, row in stats.iterrows():
         run, metric, *rest = key if isinstance(key, tuple) else (key, "")
         # a Prometheus query_range export names its series by the file (run) when it has no __name__
-        name = str(metric) if not pd.isna(metric) and str(metric) else str(run)
+        name = str(run) if _blank(metric) else str(metric)
         labels = ",".join(
-            f"{c}={v}" for c, v in zip(label_cols, rest, strict=True) if not pd.isna(v)
+            f"{c}={v}" for c, v in zip(label_cols, rest, strict=True) if not _blank(v)
         )
         subject = f"metric:{name}{{{labels}}}" if labels else f"metric:{name}"
         yield from _rows(
@@ -234,6 +234,13 @@ def _metrics(obj: Any, kind: str) -> Iterator[Measurement]:
             subject,
             {"mean": (row["mean"], ""), "p95": (row["p95"], ""), "max": (row["max"], "")},
         )
+
+
+def _blank(value: Any) -> bool:
+    """Whether a label value is missing (NaN, None, NA or the empty string)."""
+    if isinstance(value, str):
+        return not value
+    return bool(pd.isna(value))
 
 
 def _lighthouse(obj: Any, kind: str) -> Iterator[Measurement]:
@@ -324,10 +331,10 @@ def start_time(kind: str, obj: Any) -> pd.Timestamp | None:
             if obj.has_requests and obj.requests is not None:
                 ts = obj.requests["timestamp"].min()
         elif kind == "plans":
-            stamps = [
+            raw: list[Any] = [
                 getattr(p, "timestamp", None) for p in (obj if isinstance(obj, list) else [obj])
             ]
-            stamps = [s for s in stamps if s is not None and not pd.isna(s)]
+            stamps = [pd.Timestamp(s) for s in raw if not _blank(s)]
             ts = min(stamps) if stamps else None
         elif kind == "metrics":
             ts = obj.frame["timestamp"].min()

@@ -12,20 +12,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from perfnb.analysis.trends import change_points
 
-__all__ = ["HistorySeries", "direction", "format_value"]
+__all__ = ["Direction", "HistorySeries", "direction", "format_value"]
+
+Direction = Literal["up", "down", ""]
 
 _DOWN_SUFFIXES = ("throughput_per_s", "apdex", "hit_ratio", "_score")
 _UP_SUFFIXES = ("_s", "_ms", "error_ratio", "memory_ratio", "evictions", "CLS_p75", "CLS")
 
 
-def direction(metric: str, source: str = "") -> str:
+def direction(metric: str, source: str = "") -> Direction:
     """Which way is bad for *metric*: ``"up"``, ``"down"`` or ``""`` (counts and unknown metrics).
 
     Examples
@@ -46,7 +48,7 @@ def _sse(x: np.ndarray) -> float:
     return float(np.sum((x - np.mean(x)) ** 2)) if len(x) else 0.0
 
 
-def format_value(value: float, unit: str) -> str:
+def format_value(value: float | None, unit: str) -> str:
     """A number with its unit, readable (``45.9 ms``, ``12.5 %``, ``61.7/s``)."""
     if value is None or not math.isfinite(value):
         return "n/a"
@@ -84,7 +86,7 @@ class HistorySeries:
     runs: pd.DataFrame = field(repr=False)
 
     @property
-    def direction(self) -> str:
+    def direction(self) -> Direction:
         """Which way is bad (see :func:`direction`)."""
         return direction(self.metric, self.source)
 

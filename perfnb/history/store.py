@@ -266,7 +266,7 @@ class History:
         when = _utc(started_at) if started_at is not None else now
         try:
             with self.engine.begin() as conn:
-                run_id = conn.execute(
+                pk = conn.execute(
                     db.runs.insert().values(
                         system=system,
                         env=env,
@@ -276,7 +276,10 @@ class History:
                         report=report,
                         fingerprint=fingerprint,
                     )
-                ).inserted_primary_key[0]
+                ).inserted_primary_key
+                if pk is None:  # pragma: no cover - every supported dialect returns it
+                    raise RuntimeError("the database did not return the new run's id")
+                run_id = pk[0]
                 if hashes:
                     conn.execute(
                         db.sources.insert(),
