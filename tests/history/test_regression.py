@@ -43,10 +43,8 @@ def test_perfnb_report_on_the_eleventh_run_exits_1_under_fail_on_warning(
         args = ["history", "add", "--loadtest", str(night), "-o", str(out), "--system", "shop"]
         assert main([*args, "--fail-on", "warning"]) == 0
     capsys.readouterr()
-    code = main(
-        ["report", "--loadtest", str(nights[10]), "-o", str(out), "--system", "shop"]
-        + ["--fail-on", "warning"]
-    )
+    report = ["report", "--loadtest", str(nights[10]), "-o", str(out), "--system", "shop"]
+    code = main([*report, "--fail-on", "warning"])
     text = capsys.readouterr().out
     assert code == 1, text
     assert "history-regression" in text and SLOW_LABEL in text and "from run #7" in text
