@@ -282,3 +282,39 @@ def figure_html(fig: Any, *, div_id: str = "perfnb-history-trends") -> str:
         "if(u){window.open(u,'_blank');}});"
     )
     return str(fig.to_html(include_plotlyjs=True, full_html=False, div_id=div_id, post_script=post))
+
+
+def pick_series(
+    history: History,
+    *,
+    system: str = "",
+    env: str = "",
+    subject: str = "",
+    metric: str = "",
+    findings: Sequence[Any] = (),
+) -> list[HistorySeries]:
+    """The series a trend view shows: the ones asked for, else the key numbers and any that stepped."""
+    if subject or metric:
+        return history.series(
+            system=system or None, env=env or None, subject=subject or None, metric=metric or None
+        )
+    everything = history.series(system=system or None, env=env or None)
+    chosen: list[HistorySeries] = []
+    for f in findings:
+        ev = f.evidence
+        for s in everything:
+            key = (s.system, s.env, s.subject, s.metric)
+            if key == (ev.get("system"), ev.get("env"), ev.get("subject"), ev.get("metric")):
+                chosen.append(s)
+    for key_subject, key_metric, _label in KEY_SERIES[:4]:
+        for s in everything:
+            if (s.subject, s.metric) == (key_subject, key_metric) and s not in chosen:
+                chosen.append(s)
+    return chosen
+
+
+def link_base(folder: str | os.PathLike[str] | None) -> str:
+    """A ``file://`` prefix for report links stored relative to *folder* ("" for none)."""
+    if not folder:
+        return ""
+    return Path(folder).resolve().as_uri() + "/"

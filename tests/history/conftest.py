@@ -2,9 +2,10 @@
 
 ``data/samples/loadtests/steady/requests.csv`` was written by a real Locust run against a local server
 (``data/generate/loadtests.py``). Each "night" here is a transformation of that real data, never invented
-numbers: a 25-second window of its requests starting one second later than the previous night's (so the
-nights differ the way overlapping samples of one run do), moved by whole days so the nights are a day
-apart, and, for the slow nights, ``/api/cart``'s response times multiplied by 1.4 (the step to detect).
+numbers (:func:`perfnb.history.demo.derive_night`): a 25-second window of its requests starting one
+second later than the previous night's (so the nights differ the way overlapping samples of one run do),
+moved by whole days so the nights are a day apart, and, for the slow nights, ``/api/cart``'s response
+times multiplied by 1.4 (the step to detect).
 """
 
 from __future__ import annotations
@@ -15,24 +16,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from perfnb.history.demo import derive_night
 from tests.conftest import SAMPLES
 
 STEADY = SAMPLES / "loadtests" / "steady" / "requests.csv"
 SLOW_LABEL = "/api/cart"
-
-
-def derive_night(source: pd.DataFrame, i: int, folder: Path, *, slow: bool) -> Path:
-    """Night *i*: a window of the real run's requests, shifted by *i* days, /api/cart × 1.4 if slow."""
-    t0 = source["timestamp"].min()
-    part = source[(source["timestamp"] >= t0 + i) & (source["timestamp"] < t0 + i + 25)].copy()
-    part["timestamp"] += i * 86400
-    if slow:
-        m = part["name"] == SLOW_LABEL
-        part.loc[m, "response_time_ms"] = (part.loc[m, "response_time_ms"] * 1.4).round(2)
-    out = folder / f"night{i:02d}"
-    out.mkdir(parents=True)
-    part.to_csv(out / "requests.csv", index=False)
-    return out
 
 
 @pytest.fixture
@@ -42,7 +30,10 @@ def make_nights(tmp_path: Path) -> Callable[[int, int], list[Path]]:
 
     def make(n: int, first_slow: int) -> list[Path]:
         return [
-            derive_night(source, i, tmp_path / "nights", slow=i >= first_slow) for i in range(n)
+            derive_night(
+                source, i, tmp_path / "nights", slow_label=SLOW_LABEL if i >= first_slow else ""
+            )
+            for i in range(n)
         ]
 
     return make
