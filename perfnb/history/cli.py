@@ -250,7 +250,7 @@ def history_cmd(
         history = History(Path(output_dir) / "history.sqlite", create=False)
     filters = {"system": system, "env": env, "subject": subject, "metric": metric}
     with history:
-        data = history.measurements(**filters)
+        data = history.measurements(system=system, env=env, subject=subject, metric=metric)
         steps = history.steps(**{k: v for k, v in filters.items() if v is not None})
     if fmt == "csv":
         out = data.assign(started_at=data["started_at"].map(lambda t: t.isoformat()))

@@ -357,8 +357,12 @@ class History:
         subject: str | None = None,
         metric: str | None = None,
         source: str | None = None,
+        last_runs: int | None = None,
     ) -> pd.DataFrame:
-        """Tidy measurements joined with their runs, oldest run first (columns: see ``perfnb history``)."""
+        """Tidy measurements joined with their runs, oldest run first (columns: see ``perfnb history``).
+
+        *last_runs* keeps the newest N runs matching *system* and *env* (the index shows 60).
+        """
         r, m = db.runs.c, db.measurements.c
         q = (
             sa.select(
@@ -386,6 +390,13 @@ class History:
         ):
             if value is not None:
                 q = q.where(col == value)
+        if last_runs is not None:
+            newest = sa.select(r.id).order_by(r.started_at.desc(), r.id.desc()).limit(last_runs)
+            if system is not None:
+                newest = newest.where(r.system == system)
+            if env is not None:
+                newest = newest.where(r.env == env)
+            q = q.where(m.run_id.in_(newest.scalar_subquery()))
         with self.engine.connect() as conn:
             df = pd.DataFrame(conn.execute(q).all(), columns=_COLUMNS)
         df["started_at"] = pd.to_datetime(df["started_at"], utc=True)
@@ -400,10 +411,16 @@ class History:
         subject: str | None = None,
         metric: str | None = None,
         source: str | None = None,
+        last_runs: int | None = None,
     ) -> list[HistorySeries]:
         """Every ``(system, env, subject, metric)`` series matching the filters."""
         df = self.measurements(
-            system=system, env=env, subject=subject, metric=metric, source=source
+            system=system,
+            env=env,
+            subject=subject,
+            metric=metric,
+            source=source,
+            last_runs=last_runs,
         )
         out = []
         keys = ["system", "env", "source", "subject", "metric"]
@@ -421,7 +438,7 @@ class History:
         Keyword arguments filter the series (as :meth:`series`) or override ``history_max_pvalue`` and
         ``history_min_runs``.
         """
-        names = {"system", "env", "subject", "metric", "source"}
+        names = {"system", "env", "subject", "metric", "source", "last_runs"}
         th = Thresholds({k: v for k, v in filters.items() if k not in names})
         frames = []
         for s in self.series(**{k: v for k, v in filters.items() if k in names}):
@@ -450,7 +467,7 @@ class History:
         steps began in the same run are merged into one (p95 first), the other metrics listed in its
         evidence as ``also``.
         """
-        names = {"system", "env", "subject", "metric", "source"}
+        names = {"system", "env", "subject", "metric", "source", "last_runs"}
         sel = {k: v for k, v in filters.items() if k in names}
         th = {k: v for k, v in filters.items() if k not in names}
         groups: dict[tuple[Any, ...], list[Finding]] = {}

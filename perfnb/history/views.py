@@ -128,7 +128,7 @@ def system_trends(history: History, *, system: str, env: str = "", link_base: st
     """An HTML table of the key numbers' sparklines for one system and environment ("" if none)."""
     all_series = [
         s
-        for s in history.series(system=system, env=env)
+        for s in history.series(system=system, env=env, last_runs=_MAX_POINTS)
         if (s.subject, s.metric) in {(k[0], k[1]) for k in KEY_SERIES}
         or any(
             s.subject.startswith(k[0]) and s.metric == k[1]
@@ -155,10 +155,12 @@ def system_trends(history: History, *, system: str, env: str = "", link_base: st
             f"<td>{_esc(format_value(last, s.unit))}</td><td>{delta}</td>"
             f"<td>{len(s)} runs</td></tr>"
         )
-    for f in history.check(system=system, env=env):
+    for f in history.check(system=system, env=env, last_runs=_MAX_POINTS):
         ev = f.evidence
         s = _pick(
-            history.series(system=system, env=env, subject=str(ev["subject"])),
+            history.series(
+                system=system, env=env, subject=str(ev["subject"]), last_runs=_MAX_POINTS
+            ),
             str(ev["subject"]),
             str(ev["metric"]),
         )

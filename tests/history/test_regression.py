@@ -7,6 +7,7 @@ The runs are derived from a real Locust run (see ``conftest.py``: windows of its
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -65,6 +66,29 @@ def test_perfnb_report_on_the_eleventh_run_exits_1_under_fail_on_warning(
     )  # the --no-history report = same data
     assert main(["history", "import", str(out), "-o", str(tmp_path / "copy")]) == 0
     assert "0 new run(s)" in capsys.readouterr().out
+
+    # a report whose inputs were deleted is still imported: its findings counts and creation time
+    shutil.rmtree(nights[10])
+    assert main(["history", "import", str(out), "-o", str(tmp_path / "gone")]) == 0
+    text = capsys.readouterr().out
+    assert "sources gone: loadtest; findings only" in text and "2 new run(s)" in text
+
+
+@pytest.mark.notebook
+def test_perfnb_run_records_the_run_folder(make_nights, tmp_path, capsys) -> None:
+    night = make_nights(1, 1)[0]
+    out = tmp_path / "runs"
+    args = ["run", "loadtest_report", "-p", "loadtest_path", str(night), "-o", str(out)]
+    assert main([*args, "--system", "shop", "--env", "lab"]) == 0
+    assert "history: run #1:" in capsys.readouterr().out
+    with History(out / "history.sqlite") as h:
+        runs = h.runs()
+        m = h.measurements(subject="Total", metric="p95_s")
+    assert runs[["system", "env"]].iloc[0].tolist() == ["shop", "lab"]
+    assert runs["report"].iloc[0].startswith("loadtest_report/") and runs["report"].iloc[
+        0
+    ].endswith("loadtest_report.html")
+    assert len(m) == 1
 
 
 @pytest.mark.parametrize("seed", range(20))
