@@ -268,20 +268,30 @@ def history_cmd(
     if data.empty:
         click.echo("no measurements recorded (match)")
         return
-    from perfnb.history.series import format_value
+    from perfnb.history.series import format_value, noise_band
 
     rows = []
     for key, part in data.groupby(["system", "env", "subject", "metric"], sort=True):
         values = part["value"].tolist()
+        unit = str(part["unit"].iloc[0])
+        mine = steps[
+            (steps["system"] == key[0])
+            & (steps["env"] == key[1])
+            & (steps["subject"] == key[2])
+            & (steps["metric"] == key[3])
+        ]
+        since = int(mine["index"].iloc[-1]) if len(mine) else 0
+        lo, hi = noise_band(values[since:])
         rows.append(
             (
                 *(str(k) or "-" for k in key),
                 str(len(values)),
-                format_value(values[-1], str(part["unit"].iloc[0])),
+                format_value(values[-1], unit),
+                f"{format_value(lo, unit)} – {format_value(hi, unit)}",
                 _unicode_spark(values),
             )
         )
-    header = ("system", "env", "subject", "metric", "runs", "last", "trend")
+    header = ("system", "env", "subject", "metric", "runs", "last", "noise band", "trend")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     widths[2] = min(widths[2], 60)
     for r in [header, *rows]:

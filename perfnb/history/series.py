@@ -19,7 +19,7 @@ import pandas as pd
 
 from perfnb.analysis.trends import change_points
 
-__all__ = ["Direction", "HistorySeries", "direction", "format_value"]
+__all__ = ["Direction", "HistorySeries", "direction", "format_value", "noise_band"]
 
 Direction = Literal["up", "down", ""]
 
@@ -46,6 +46,26 @@ def direction(metric: str, source: str = "") -> Direction:
 
 def _sse(x: np.ndarray) -> float:
     return float(np.sum((x - np.mean(x)) ** 2)) if len(x) else 0.0
+
+
+def noise_band(values: Any) -> tuple[float, float]:
+    """Median ± 3 robust standard deviations (1.4826 × MAD) of *values*.
+
+    A perfectly steady stretch (MAD 0) gets a band of ± 1 % of its median, so a rounding difference is
+    not "outside the noise".
+
+    Examples
+    --------
+    >>> noise_band([10.0, 10.0, 10.0])
+    (9.9, 10.1)
+    """
+    x = np.asarray(values, dtype="float64")
+    if len(x) == 0:
+        return (math.nan, math.nan)
+    med = float(np.median(x))
+    spread = 3 * 1.4826 * float(np.median(np.abs(x - med)))
+    spread = max(spread, 0.01 * abs(med))
+    return (med - spread, med + spread)
 
 
 def format_value(value: float | None, unit: str) -> str:
@@ -155,18 +175,8 @@ class HistorySeries:
         return cps
 
     def noise_band(self, start: int = 0, stop: int | None = None) -> tuple[float, float]:
-        """Median ± 3 robust standard deviations (1.4826 × MAD) of ``values[start:stop]``.
-
-        A perfectly steady baseline (MAD 0) gets a band of ± 1 % of its median, so a rounding difference
-        is not "outside the noise".
-        """
-        x = self.values[start:stop]
-        if len(x) == 0:
-            return (math.nan, math.nan)
-        med = float(np.median(x))
-        spread = 3 * 1.4826 * float(np.median(np.abs(x - med)))
-        spread = max(spread, 0.01 * abs(med))
-        return (med - spread, med + spread)
+        """The noise band (:func:`noise_band`) of ``values[start:stop]``."""
+        return noise_band(self.values[start:stop])
 
     def to_frame(self) -> pd.DataFrame:
         """The runs with the series' identity columns (tidy)."""

@@ -259,9 +259,12 @@ def trend_figure(
                 ratio = float(st["median_after"]) / float(st["median_before"]) - 1
                 fig.add_annotation(
                     x=x,
-                    y=float(st["median_after"]),
+                    y=float(st["median_before"]),  # low in the panel, clear of its title
                     text=f"{st['kind']} {ratio:+.0%} (run #{int(st['run_id'])})",
                     showarrow=True,
+                    ax=50,
+                    ay=-20,
+                    xanchor="left",
                     arrowcolor=color,
                     font={"color": color},
                     row=k,
