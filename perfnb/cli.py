@@ -20,6 +20,7 @@ import yaml
 
 from perfnb import errors
 from perfnb._secrets import RedactingFilter
+from perfnb.history.cli import history_cmd, history_options, record_report, record_run
 from perfnb.report.run import ExitCode
 
 __all__ = ["main"]
@@ -168,6 +169,7 @@ def _load_params(param: Sequence[tuple[str, str]], params_file: str | None) -> d
 @_output_dir("Parent folder of <notebook>/<UTC timestamp>/.")
 @_fail_on
 @click.option("--timeout", "timeout_s", type=float, default=None, help="Per-cell timeout, seconds.")
+@history_options
 @_guard
 def run_cmd(
     notebook: str,
@@ -176,6 +178,7 @@ def run_cmd(
     output_dir: str,
     fail_on: str,
     timeout_s: float | None,
+    **history: Any,
 ) -> None:
     """Execute NOTEBOOK (a suite name or a path) and write its report folder."""
     from perfnb.report.run import run_notebook
@@ -190,7 +193,8 @@ def run_cmd(
         click.echo(f"  {result.message}")
     else:
         click.echo(f"perfnb: {result.message}", err=True)
-    click.get_current_context().exit(int(result.exit_code))
+    code = record_run(result, output_dir=output_dir, fail_on=fail_on, **history)
+    click.get_current_context().exit(code)
 
 
 @cli.command("list")
@@ -293,6 +297,7 @@ def check_cmd(
 )
 @_output_dir("Parent of the dated report folders and index.html.")
 @_fail_on
+@history_options
 @_guard
 def report_cmd(
     profile: str | None,
@@ -305,6 +310,7 @@ def report_cmd(
     baseline_dir: str | None,
     output_dir: str,
     fail_on: str,
+    **history: Any,
 ) -> None:
     r"""Run the notebooks that apply to the given sources into a dated folder; update index.html.
 
@@ -332,7 +338,8 @@ def report_cmd(
         if not run.ok:
             click.echo(f"perfnb: {run.notebook.stem}: {run.message}", err=True)
     click.echo(f"{result.message}; index: {result.index}")
-    click.get_current_context().exit(int(result.exit_code))
+    code = record_report(result, output_dir=output_dir, fail_on=fail_on, **history)
+    click.get_current_context().exit(code)
 
 
 @cli.command("schemas")
@@ -379,6 +386,9 @@ def demo_cmd(output_dir: str) -> None:
         for line in failed:
             click.echo(f"perfnb: {line}", err=True)
         click.get_current_context().exit(int(ExitCode.NOTEBOOK))
+
+
+cli.add_command(history_cmd)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

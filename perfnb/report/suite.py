@@ -222,6 +222,9 @@ def write_index(output_dir: str | os.PathLike[str]) -> Path:
             f"<td>{esc(count_text)}</td><td>{links}</td>"
             f"<td>{esc(', '.join(f'{k}: {v}' for k, v in summary.get('sources', {}).items()))}</td></tr>"
         )
+    from perfnb.history.views import index_fragment  # trends across runs, "" without a history
+
+    trends = index_fragment(out)
     html = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>perfnb reports</title><style>"
         "body{font:14px/1.4 system-ui,sans-serif;max-width:1100px;margin:2em auto}"
@@ -229,7 +232,7 @@ def write_index(output_dir: str | os.PathLike[str]) -> Path:
         "text-align:left;vertical-align:top}.v-pass{color:#1b5e20;font-weight:bold}"
         ".v-fail{color:#b00020;font-weight:bold}.v-error{color:#e65100;font-weight:bold}"
         "</style></head><body><h1>perfnb reports</h1>"
-        "<table><thead><tr><th>created (UTC)</th><th>verdict</th><th>findings</th><th>reports</th>"
+        f"{trends}<table><thead><tr><th>created (UTC)</th><th>verdict</th><th>findings</th><th>reports</th>"
         f"<th>sources</th></tr></thead><tbody>{''.join(rows)}</tbody></table></body></html>\n"
     )
     index = out / "index.html"
