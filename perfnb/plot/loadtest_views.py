@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from perfnb.io.loadtest import LoadTest
 
 __all__ = [
+    "interval_table",
     "plot_capacity",
     "plot_errors_table",
     "plot_loadtest_dashboard",
@@ -41,7 +42,8 @@ _PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#
             "#ff9da7", "#9c755f", "#bab0ac"]  # fmt: skip
 
 
-def _intervals(lt: LoadTest, freq: str) -> pd.DataFrame:
+def interval_table(lt: LoadTest, freq: str = "5s") -> pd.DataFrame:
+    """``lt.intervals()`` plus ``elapsed_s``, with Locust's cumulative history counts per interval."""
     iv = lt.intervals(freq) if lt.has_requests else lt.intervals()
     iv = iv.copy()
     t0 = iv["timestamp"].min()
@@ -95,7 +97,7 @@ def plot_loadtest_dashboard(
     baseline
         An earlier run, overlaid dashed on users, throughput and p95 (aligned on time since start).
     """
-    iv = _intervals(lt, freq)
+    iv = interval_table(lt, freq)
     tot = iv[iv["label"] == "Total"]
     kind = str(tot["percentile_kind"].iloc[0]) if len(tot) else ""
     fig = make_subplots(
@@ -170,7 +172,7 @@ def plot_loadtest_dashboard(
                     row=4, col=1,
                 )  # fmt: skip
     if baseline is not None:
-        bt = _intervals(baseline, freq)
+        bt = interval_table(baseline, freq)
         bt = bt[bt["label"] == "Total"]
         base = f"baseline {esc(baseline.run, 40)}"
         dash = {"dash": "dash", "color": "#999"}
