@@ -334,7 +334,7 @@ def _icicle(
     depth = int(min(t["depth"].max(), maxdepth)) if len(t) else 1
     lines = [esc(part.strip(), 400) for part in note.split(";") if part.strip()]
     full = title + "".join(f"<br><sup>{ln}</sup>" for ln in lines)
-    top = 50 + 16 * len(lines)
+    top = 64 + 22 * len(lines)
     base_layout(
         fig, title=full, height=max(360, 26 * depth + 80 + top), meta={"perfnb_search": True}
     )

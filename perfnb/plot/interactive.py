@@ -61,16 +61,9 @@ SEARCH_JS = """
   var hay = tr.labels.map(function (l, i) {
     return (String(l) + ' ' + String((tr.hovertext || [])[i] || '')).toLowerCase();
   });
-  var box = document.createElement('input');
-  box.type = 'search';
-  box.placeholder = 'Search frames (name or file)';
-  box.setAttribute('aria-label', 'Search frames');
-  box.style.cssText = 'margin:4px 8px 4px 0;padding:3px 6px;width:260px;font:13px sans-serif';
-  var info = document.createElement('span');
-  info.style.cssText = 'font:13px sans-serif;color:#555';
-  var bar = document.createElement('div');
-  bar.appendChild(box); bar.appendChild(info);
-  gd.parentNode.insertBefore(bar, gd);
+  var box = document.getElementById('{plot_id}-search');
+  var info = document.getElementById('{plot_id}-count');
+  if (!box || !info) { return; }
   function escq(s) {
     return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
       .replace(/"/g, '&quot;').replace(/'/g, '&#x27;');
@@ -132,13 +125,24 @@ def figure_html(fig: go.Figure, *, include_plotlyjs: bool = False, div_id: str =
     """*fig* as an HTML fragment (a ``<div>`` and its script); plotly.js inline when asked."""
     meta = fig.layout.meta
     search = isinstance(meta, dict) and bool(meta.get("perfnb_search"))
-    return str(
+    div_id = div_id or f"perfnb-{uuid.uuid4().hex[:12]}"
+    # the search box is static HTML (inserting it from script after layout left JupyterLab's
+    # table-cell outputs too short, with a scrollbar); the script only wires it up
+    bar = (
+        f'<div style="margin:4px 0"><input type="search" id="{div_id}-search" '
+        'placeholder="Search frames (name or file)" aria-label="Search frames" '
+        'style="padding:3px 6px;width:260px;font:13px sans-serif"> '
+        f'<span id="{div_id}-count" style="font:13px sans-serif;color:#555"></span></div>'
+        if search
+        else ""
+    )
+    return bar + str(
         fig.to_html(
             post_script=SEARCH_JS if search else None,
             full_html=False,
             include_plotlyjs=include_plotlyjs,
             config=CONFIG,
-            div_id=div_id or f"perfnb-{uuid.uuid4().hex[:12]}",
+            div_id=div_id,
             validate=False,
         )
     )

@@ -294,7 +294,13 @@ def plot_response_time_distribution(
     kind = add(lt, False)
     if baseline is not None:
         add(baseline, True)
-    fig.update_xaxes(type="log", title_text="response time (s, log scale)")
+    ticks = [1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 60]
+    fig.update_xaxes(
+        type="log",
+        title_text="response time (s, log scale)",
+        tickvals=ticks,
+        ticktext=[f"{t * 1e3:g} ms" if t < 1 else f"{t:g} s" for t in ticks],
+    )
     fig.update_yaxes(title_text="fraction of requests", range=[0, 1.02], tickformat=".0%")
     base_layout(fig, title=f"Response-time distribution per label: {kind}", height=460)
     return fig

@@ -27,7 +27,7 @@ from typing import Any
 from perfnb.analysis.plans import node_label
 from perfnb.io.plan_model import Plan
 
-__all__ = ["PlanView", "plot_plan_details"]
+__all__ = ["PlanView", "explained_plans", "plot_plan_details"]
 
 _STYLE = """<style>
 .perfnb-plan{font:13px/1.45 system-ui,sans-serif;color:#222}
@@ -166,6 +166,24 @@ def _facts(r: dict[str, Any]) -> tuple[str, str]:
     if hf == hf and hf > 0:
         bits.append(f"heap fetches {_count(hf)}")
     return summary, " · ".join(bits)
+
+
+def explained_plans(plans: Iterable[Plan], *, n: int = 3) -> list[Plan]:
+    """The worst plan (longest execution) of each of the *n* query groups with the most total time.
+
+    Plans group by their whitespace-normalised query text; plans without one are their own group.
+    """
+    groups: dict[str, list[Plan]] = {}
+    for i, plan in enumerate(plans):
+        q = " ".join((plan.query or "").split())
+        groups.setdefault(q or f"#{i}", []).append(plan)
+
+    def time_of(p: Plan) -> float:
+        t = p.total_time_s
+        return t if t == t else 0.0
+
+    ranked = sorted(groups.values(), key=lambda g: -sum(time_of(p) for p in g))
+    return [max(g, key=time_of) for g in ranked[:n]]
 
 
 def plot_plan_details(

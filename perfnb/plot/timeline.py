@@ -134,7 +134,7 @@ def plot_timeline(
     burn_alerts: pd.DataFrame | None = None,
     alerts: pd.DataFrame | None = None,
     max_metric_panels: int = 4,
-    max_change_points: int = 12,
+    max_change_points: int = 8,
     title: str = "",
 ) -> go.Figure:
     """Every timestamped source on one shared time axis (UTC), annotated.
@@ -262,7 +262,7 @@ def plot_timeline(
     # SLO burn: one shaded span per merged window and severity, across every panel
     if burn_alerts is not None and len(burn_alerts):
         last = max((s.index.max() for s in series.values() if len(s)), default=pd.NaT)
-        for sev, g in burn_alerts.groupby("severity", observed=True):
+        for k_sev, (sev, g) in enumerate(burn_alerts.groupby("severity", observed=True)):
             ends = g["end"].where(g["end"].notna(), last)
             spans = _merge_spans([(a, b) for a, b in zip(g["start"], ends, strict=True)
                                   if pd.notna(a) and pd.notna(b)])  # fmt: skip
@@ -272,7 +272,7 @@ def plot_timeline(
                 fig.add_shape(type="rect", x0=s0, x1=s1, xref="x", y0=0, y1=1, yref="paper",
                               fillcolor=color, opacity=0.08, line_width=0, layer="below")  # fmt: skip
                 if i == 0:
-                    fig.add_annotation(x=s0, y=0, xref="x", yref="paper", showarrow=False,
+                    fig.add_annotation(x=s0, y=0.035 * k_sev, xref="x", yref="paper", showarrow=False,
                                        xanchor="left", yanchor="bottom",
                                        text=f"SLO burn: {esc(sev)} alert (peak {peak:.1f}×)",
                                        font={"size": 10, "color": color})  # fmt: skip
@@ -287,9 +287,8 @@ def plot_timeline(
                 pos = min(int(ser.index.searchsorted(rec["fired_at"])), len(ser) - 1)
                 y = float(ser.iloc[pos])
             fig.add_trace(go.Scatter(
-                x=[rec["fired_at"]], y=[y], mode="markers+text", name=f"alert {esc(rec['rule'])}",
+                x=[rec["fired_at"]], y=[y], mode="markers", name=f"alert {esc(rec['rule'])} fired",
                 marker={"symbol": "triangle-down", "size": 14, "color": "#d62728"},
-                text=[f"{esc(rec['rule'])} fired"], textposition="top center",
                 hovertext=[f"{esc(rec['rule'])} ({esc(rec['severity'])}) fired"],
                 hoverinfo="text+x",
             ), row=r, col=1)  # fmt: skip

@@ -66,6 +66,7 @@ def plot_lighthouse_overview(lighthouse: Any, *, max_runs: int = 6) -> go.Figure
         specs=[[{"type": "indicator"}] * n, [{"type": "table", "colspan": n}] + [None] * (n - 1)],
         row_heights=[0.38, 0.62],
         vertical_spacing=0.08,
+        horizontal_spacing=0.06,
     )
     for i, r in enumerate(runs.to_dict("records")):
         score = float(r["performance_score"]) if pd.notna(r["performance_score"]) else np.nan
@@ -191,10 +192,10 @@ def plot_crux_p75_history(crux: pd.DataFrame) -> go.Figure:
         good, poor = d["good_max"].dropna(), d["poor_min"].dropna()
         if len(good):
             fig.add_hline(y=float(good.iloc[0]), line_dash="dash", line_color=GOOD, row=i, col=1,
-                          annotation_text="good", annotation_position="top left")  # fmt: skip
+                          annotation_text="good", annotation_position="top right")  # fmt: skip
         if len(poor):
             fig.add_hline(y=float(poor.iloc[0]), line_dash="dash", line_color=POOR, row=i, col=1,
-                          annotation_text="poor", annotation_position="top left")  # fmt: skip
+                          annotation_text="poor", annotation_position="top right")  # fmt: skip
         fig.update_yaxes(title_text="s" if unit == "s" else "score" if unit == "unitless" else
                          esc(unit), rangemode="tozero", row=i, col=1)  # fmt: skip
     fig.update_xaxes(title_text="end of the 28-day collection period", row=len(metrics), col=1)

@@ -39,7 +39,7 @@ def test_metrics_timeline_annotations(metrics) -> None:
     rects = [s for s in lay.shapes if s.type == "rect"]
     assert 0 < len(rects) <= len(burn)
     assert sum("SLO burn" in t for t in titles) == burn["severity"].nunique()
-    assert any(t.name == "alert HighLatencyP95" for t in fig.data)
+    assert any(t.name == "alert HighLatencyP95 fired" for t in fig.data)
 
 
 def test_demo_timeline_with_load_test_and_slow_statements() -> None:
