@@ -95,25 +95,30 @@ class PlanView:
         return self.html
 
 
-_NODE = re.compile(r"\bnode (\d+):")
+_NODE = re.compile(r"node (\d+): (.*)$")
 
 
 def _findings_by_node(plan: Plan, findings: Iterable[Any] | None) -> dict[int, list[Any]]:
+    """Findings keyed by node id; a finding attaches only where its ``node N: label`` matches."""
     if findings is None:
         from perfnb.findings import check
 
-        try:
-            findings = check(plan)
-        except Exception:
-            findings = []
+        findings = check(plan)
+    labels = {int(r["node_id"]): node_label(r) for r in plan.records()}
+    query = " ".join((plan.query or "").split())
     out: dict[int, list[Any]] = {}
-    query = " ".join((plan.query or "").split())[:60]
     for f in findings:
         loc = str(getattr(f, "location", ""))
-        m = _NODE.search(loc)
-        if m is None or (query and query[:40] not in loc and "—" in loc):
+        m = _NODE.match(loc)
+        if m is None:
             continue
-        out.setdefault(int(m.group(1)), []).append(f)
+        node = int(m.group(1))
+        label, _, q = m.group(2).partition(" — ")
+        if labels.get(node) != label.strip():
+            continue
+        if q and query and not query.startswith(q.rstrip("…").strip()):
+            continue
+        out.setdefault(node, []).append(f)
     return out
 
 
@@ -201,7 +206,8 @@ def plot_plan_details(
     plan
         An analysed plan (EXPLAIN ANALYZE); a plan without actual times shows estimates only.
     findings
-        Findings to attach by their ``node N:`` location; default: ``perfnb.check(plan)``.
+        This plan's findings, attached by their ``node N:`` location; default: ``perfnb.check(plan)``.
+        (Locations name the plan only by its query text, so pass findings of this plan alone.)
     max_nodes
         Draw at most this many nodes (the slowest, with their ancestors); the rest are counted.
     open_ratio

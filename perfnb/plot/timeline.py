@@ -22,6 +22,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from perfnb.errors import PerfnbError
 from perfnb.plot.interactive import base_layout, esc
 from perfnb.plot.loadtest_views import interval_table
 
@@ -161,7 +162,7 @@ def plot_timeline(
 
         try:
             signals = derive(metrics)
-        except Exception:
+        except PerfnbError:  # raw metric panels still work without derived signals
             signals = {}
     series = dict(list(_metric_series(metrics, signals).items())[:max_metric_panels])
     rows: list[tuple[str, str]] = []  # (key, title)
@@ -232,7 +233,7 @@ def plot_timeline(
             if name in _DIRECTION:
                 try:
                     change_points[name] = detect(series[name].dropna(), direction=_DIRECTION[name])
-                except Exception:  # noqa: S112 - a signal too short to test is skipped
+                except (PerfnbError, ValueError):  # a signal too short to test is skipped
                     continue
     cps = []
     for name, cp in (change_points or {}).items():

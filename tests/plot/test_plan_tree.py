@@ -85,3 +85,12 @@ def test_ten_thousand_node_plan_is_pruned_and_says_so(tmp_path) -> None:
     assert view.nodes_total == 10_001 and view.nodes_shown == 1500
     assert "Pruned:" in view.html and "more child node(s) not drawn" in view.html
     assert len(view.html) < 2_500_000
+
+
+def test_findings_of_other_plans_do_not_attach() -> None:
+    plans = perfnb.read_plans(P)
+    all_findings = perfnb.check(plans)
+    plan = _one("jit.json")
+    h = plot_plan_details(plan, findings=all_findings).html
+    assert "PG003" not in h and "PG007" not in h  # sort spill / nested loop belong to other plans
+    assert "PG006" in h  # its own finding still attaches
