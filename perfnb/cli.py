@@ -1,4 +1,4 @@
-"""The ``perfnb`` command line: ``run``, ``list``, ``inspect``, ``check``, ``read``.
+"""The ``perfnb`` command line: ``run``, ``list``, ``inspect``, ``check``, ``read``, ``flame``.
 
 Exit codes (:class:`~perfnb.report.run.ExitCode`): 0 ok, 1 findings at or above ``--fail-on``, 2 usage,
 3 input error, 4 live source unreachable, 5 notebook bug. Errors are one line on stderr, the exception's
@@ -386,6 +386,41 @@ def demo_cmd(output_dir: str) -> None:
         for line in failed:
             click.echo(f"perfnb: {line}", err=True)
         click.get_current_context().exit(int(ExitCode.NOTEBOOK))
+
+
+@cli.command("flame")
+@click.argument("path", type=click.Path())
+@click.option("-o", "--output", type=click.Path(), required=True, help="HTML file to write.")
+@click.option("--baseline", type=click.Path(), help="Earlier profile: adds the differential view.")
+@click.option(
+    "--min-ratio",
+    type=float,
+    default=0.001,
+    show_default=True,
+    help="Fold frames under this share of the total into their caller.",
+)
+@click.option("--speedscope", type=click.Path(), help="Also write speedscope JSON here.")
+@click.option("--folded", type=click.Path(), help="Also write folded stacks here (microseconds).")
+@_guard
+def flame_cmd(
+    path: str,
+    output: str,
+    baseline: str | None,
+    min_ratio: float,
+    speedscope: str | None,
+    folded: str | None,
+) -> None:
+    """Write PATH's interactive flame graphs (top-down, bottom-up, diff) to one offline HTML file."""
+    from perfnb.io.profiles import read_profile
+    from perfnb.plot.flame import write_flame
+
+    prof = read_profile(path)
+    base = read_profile(baseline) if baseline else None
+    out = write_flame(prof, output, baseline=base, min_ratio=min_ratio)
+    for target, write in ((speedscope, prof.to_speedscope), (folded, prof.to_folded)):
+        if target:
+            write(target)
+    click.echo(f"wrote {out}")
 
 
 cli.add_command(history_cmd)
