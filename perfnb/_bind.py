@@ -80,6 +80,24 @@ def _profile_to_pstats(self: Profile, path: str | os.PathLike[str]) -> Path:
     return write_pstats(self, path)
 
 
+def _profile_to_speedscope(
+    self: Profile, path: str | os.PathLike[str] | None = None
+) -> dict[str, Any]:
+    """Write speedscope JSON (see :func:`perfnb.io.profiles.writers.to_speedscope`)."""
+    from perfnb.io.profiles.writers import to_speedscope
+
+    return to_speedscope(self, path)
+
+
+def _profile_to_folded(
+    self: Profile, path: str | os.PathLike[str] | None = None, *, unit_s: float = 1e-6
+) -> str:
+    """Write folded stacks (see :func:`perfnb.io.profiles.writers.to_folded`)."""
+    from perfnb.io.profiles.writers import to_folded
+
+    return to_folded(self, path, unit_s=unit_s)
+
+
 def _profile_snakeviz(self: Profile, *, port: int = 0, open_browser: bool = False) -> Any:
     """Serve this profile with snakeviz on 127.0.0.1 (see :func:`perfnb.plot.profiles.snakeviz`)."""
     from perfnb.plot.profiles import snakeviz
@@ -176,6 +194,8 @@ _METHODS: dict[type, dict[str, Any]] = {
         "time_by_category": _profile_time_by_category,
         "plot": _profile_plot,
         "to_pstats": _profile_to_pstats,
+        "to_speedscope": _profile_to_speedscope,
+        "to_folded": _profile_to_folded,
         "snakeviz": _profile_snakeviz,
     },
     Plan: {"top": _plan_top, "plot": _plan_plot},

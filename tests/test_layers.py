@@ -28,6 +28,8 @@ LAYERS: list[tuple[int, str, tuple[str, ...]]] = [
             "perfnb._typing",
             "perfnb._version",
             "perfnb._moved",
+            "perfnb._secrets",
+            "perfnb.explain_guard",
         ),
     ),
     (1, "model", ("perfnb.model",)),
@@ -36,9 +38,15 @@ LAYERS: list[tuple[int, str, tuple[str, ...]]] = [
     (4, "engine/scan", ("perfnb.engine", "perfnb.scan")),
     (4, "live sources", ("perfnb.postgres", "perfnb.prometheus", "perfnb.cache")),
     (5, "rules/findings", ("perfnb.findings", "perfnb.rules")),
+    (5, "history", ("perfnb.history",)),  # its series, store and importer: findings over many runs
     (6, "plot", ("perfnb.plot",)),
+    (6, "history views", ("perfnb.history.views",)),  # what report's index shows
     (7, "report", ("perfnb.report",)),
-    (8, "top", ("perfnb.cli", "perfnb.ipython", "perfnb.__main__", "perfnb._bind")),
+    (
+        8,
+        "top",
+        ("perfnb.cli", "perfnb.ipython", "perfnb.__main__", "perfnb._bind", "perfnb.history.cli"),
+    ),
 ]
 
 

@@ -1,7 +1,7 @@
 """Plan analyses: the self-time model for EXPLAIN ANALYZE trees, plan comparison, top nodes.
 
-Entry points: :func:`self_times` (used by the EXPLAIN reader; documented in its module), :func:`compare_plans`
-(re-exported as ``perfnb.compare_plans``), :func:`top_nodes`.
+Entry points: :func:`self_times` (used by the EXPLAIN reader; documented in its module),
+:func:`plan_change_table` (the table of :func:`perfnb.analysis.compare.compare_plans`), :func:`top_nodes`.
 
 The self-time model (:func:`self_times`, :data:`ROUNDING_S`) lives in :mod:`perfnb.model.plan_times`,
 because the EXPLAIN readers compute it while reading; it is re-exported here.
@@ -21,7 +21,7 @@ from perfnb.model.plan_times import ROUNDING_S, self_times
 if TYPE_CHECKING:
     from perfnb.model.plan import Plan
 
-__all__ = ["ROUNDING_S", "compare_plans", "self_times", "top_nodes"]
+__all__ = ["ROUNDING_S", "plan_change_table", "self_times", "top_nodes"]
 
 
 def top_nodes(plan: Plan, n: int = 10) -> pd.DataFrame:
@@ -71,8 +71,8 @@ def _signature(df: pd.DataFrame) -> list[str]:
     return keys
 
 
-def compare_plans(a: Plan, b: Plan) -> pd.DataFrame:
-    """What changed between two plans of the same query (the effect of an index, a setting …).
+def plan_change_table(a: Plan, b: Plan) -> pd.DataFrame:
+    """What changed between two plans of the same query, node by node (the table of ``compare_plans``).
 
     Nodes are aligned by their path of node labels (type, index, relation) from the root; nodes present in
     only one plan are reported as ``removed`` / ``added``.
@@ -90,7 +90,7 @@ def compare_plans(a: Plan, b: Plan) -> pd.DataFrame:
     >>> import perfnb
     >>> a = perfnb.read_plan("data/samples/plans/seq_scan_filter.json")
     >>> b = perfnb.read_plan("data/samples/plans/index_fixed.json")
-    >>> d = compare_plans(a, b)
+    >>> d = plan_change_table(a, b)
     >>> sorted(set(d["change"]))
     ['added', 'changed', 'removed']
     """

@@ -409,5 +409,13 @@ class Profile(ModelMixin):
         def to_pstats(self, path: str | os.PathLike[str]) -> Path:
             """Write a cProfile-shaped marshal dump (sampled data: counts are sample counts)."""
 
+        def to_speedscope(self, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+            """Write speedscope JSON (see :func:`perfnb.io.profiles.writers.to_speedscope`)."""
+
+        def to_folded(
+            self, path: str | os.PathLike[str] | None = None, *, unit_s: float = 1e-6
+        ) -> str:
+            """Write folded stacks (see :func:`perfnb.io.profiles.writers.to_folded`)."""
+
         def snakeviz(self, *, port: int = 0, open_browser: bool = False) -> Any:
             """Serve this profile with snakeviz on 127.0.0.1."""
