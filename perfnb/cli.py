@@ -362,7 +362,7 @@ def demo_cmd(output_dir: str) -> None:
     failed = []
     for nb in notebooks:
         click.echo(f"running {nb.stem} …", err=True)
-        result = run_notebook(nb, {}, output_dir=output_dir, fail_on="critical")
+        result = run_notebook(nb, {}, output_dir=output_dir, fail_on="critical", defaults=True)
         click.echo(f"  {result.html}")
         if not result.ok:
             failed.append(f"{nb.stem}: {result.message}")

@@ -89,7 +89,7 @@ def regression_change_point(r: Rule, m: Metrics, th: Any) -> Iterator[Finding]:
         for row in cps[cps["kind"] == "regression"].itertuples():
             yield r.finding(
                 title=f"{name} shifted from {row.median_before:.4g} to {row.median_after:.4g} "
-                f"({row.change_ratio:+.0%}) at {row.timestamp}",
+                f"({row.change_ratio:+.0%}) at {pd.Timestamp(str(row.timestamp)):%Y-%m-%d %H:%M:%S} UTC",
                 location=name,
                 evidence={
                     "timestamp": str(row.timestamp),
