@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -252,6 +253,31 @@ def _inputs(
     return out
 
 
+_BACKEND_LOCK = threading.Lock()
+_BACKEND_USERS: list[Any] = [0, ""]
+
+
+def _inline_backend(delta: int) -> None:
+    """Hold MPLBACKEND at the inline backend while any run executes (runs may be concurrent threads).
+
+    Figures must reach the notebook as inline images even when the caller runs with MPLBACKEND=Agg
+    (CI, make): the kernel inherits the environment at launch.
+    """
+    with _BACKEND_LOCK:
+        users = int(_BACKEND_USERS[0])
+        if delta > 0 and users == 0:
+            _BACKEND_USERS[1] = os.environ.get("MPLBACKEND", "")
+            os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+        users += delta
+        _BACKEND_USERS[0] = users
+        if users == 0:
+            saved = str(_BACKEND_USERS[1])
+            if saved:
+                os.environ["MPLBACKEND"] = saved
+            else:
+                os.environ.pop("MPLBACKEND", None)
+
+
 def run_notebook(
     notebook: str | os.PathLike[str],
     parameters: dict[str, Any] | None = None,
@@ -337,10 +363,7 @@ def run_notebook(
     exit_code = ExitCode.OK
     message = ""
     error: dict[str, str] | None = None
-    # Figures must reach the notebook as inline images even when the caller runs with MPLBACKEND=Agg
-    # (CI, make): the kernel inherits the environment, so set the inline backend for its lifetime.
-    saved_backend = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    _inline_backend(+1)
     try:
         papermill.execute_notebook(
             str(path),
@@ -352,8 +375,10 @@ def run_notebook(
             progress_bar=False,
             log_output=False,
             execution_timeout=timeout_s,
-            # the kernel warns on every start that its loopback TCP is unencrypted: noise in cron
-            # mail and CI logs (papermill's kernels only ever listen on 127.0.0.1)
+            # the kernel warns on every start that its loopback TCP is unencrypted, and jupyter_client's
+            # shutdown always sends SIGINT first (KernelManager._async_shutdown_kernel), which ipykernel
+            # logs as "ERROR | KeyboardInterrupt caught in kernel." when it lands in its loop: noise in
+            # cron mail and CI logs. A failing cell still reaches us through papermill, not the log.
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except PapermillExecutionError as err:
@@ -365,10 +390,7 @@ def run_notebook(
         message = f"{type(err).__name__}: {err}".replace("\n", " ")
         error = {"ename": type(err).__name__, "evalue": str(err), "cell": ""}
     finally:
-        if saved_backend is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = saved_backend
+        _inline_backend(-1)
 
     findings = Findings()
     records: dict[str, Any] = {}
