@@ -145,7 +145,12 @@ def fmt_value(value: Any, column: str = "") -> str:
         if unit == "bytes":
             return _bytes(v)
         if unit == "ratio":
-            return f"{v * 100:.3g} %" if abs(v) < 0.1 else f"{v * 100:.1f} %"
+            pct = v * 100
+            if abs(pct) >= 10:
+                return f"{pct:.1f} %"
+            if abs(pct) >= 0.01 or pct == 0:
+                return f"{pct:.3g} %"
+            return "< 0.01 %" if pct > 0 else "> −0.01 %"
         if unit == "score":
             return f"{v * 100:.0f}" if 0 <= v <= 1 and not float(v).is_integer() else _plain(v)
         if unit == "rate":
@@ -176,11 +181,36 @@ def _label(column: str) -> str:
     return column.replace("_", " ")
 
 
+#: measures that matter most in a narrow table, by name fragment (first match ranks first)
+_PRIORITY = (
+    "p95",
+    "p99",
+    "throughput",
+    "error",
+    "apdex",
+    "self",
+    "total",
+    "calls",
+    "requests",
+    "p50",
+)
+
+
 def _important(df: pd.DataFrame, max_columns: int) -> list[str]:
-    """The columns that matter: those with values, identifiers first, then measures, at most *max_columns*."""
-    cols = [str(c) for c in df.columns]
-    filled = [c for c in cols if not df[c].isna().all()] or cols
-    return filled[:max_columns]
+    """The columns that matter, in their order: those with values; labels, then the key measures."""
+    cols = [c for c in df.columns if not df[c].isna().all()] or list(df.columns)
+    if len(cols) <= max_columns:
+        return cols
+
+    def rank(c: Any) -> tuple[int, int]:
+        name = str(c).lower()
+        if not pd.api.types.is_numeric_dtype(df[c]):
+            return (0, 0)
+        hits = [i for i, key in enumerate(_PRIORITY) if key in name]
+        return (1, hits[0]) if hits else (2, 0)
+
+    keep = set(sorted(cols, key=lambda c: rank(c))[:max_columns])
+    return [c for c in cols if c in keep]
 
 
 def _cell(value: Any, column: str) -> str:

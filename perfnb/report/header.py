@@ -77,7 +77,7 @@ def headings(markdown_sources: Iterable[str]) -> list[tuple[str, str]]:
         for line in text.splitlines():
             m = re.match(r"^##\s+(.+?)\s*#*\s*$", line)
             if m:
-                title = re.sub(r"[`*_]", "", m.group(1))
+                title = re.sub(r"[`*]", "", m.group(1))
                 out.append((title.replace(" ", "-"), title))
     return out
 

@@ -20,6 +20,7 @@ its ``report.json`` still says ``running`` is listed as ``interrupted`` in the i
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 from collections.abc import Mapping
@@ -168,9 +169,18 @@ def run_report(
 
     def one(item: tuple[str, dict[str, Any]]) -> RunResult:
         notebook, params = item
-        return run_notebook(
-            available[notebook], params, output_dir=folder, fail_on=fail_on, cwd=base
-        )
+        # papermill's client runs on the event loop jupyter_core keeps per thread; close it when the
+        # thread's run ends, or every worker thread leaks a loop and its self-pipe sockets
+        from jupyter_core.utils import ensure_event_loop
+
+        loop = ensure_event_loop()
+        try:
+            return run_notebook(
+                available[notebook], params, output_dir=folder, fail_on=fail_on, cwd=base
+            )
+        finally:
+            loop.close()
+            asyncio.set_event_loop(None)
 
     workers = max(1, min(len(plan), max_workers or os.cpu_count() or 1))
     # the overall report is the longest: start it first so it does not run alone at the end
