@@ -219,10 +219,22 @@ def _cell(value: Any, column: str) -> str:
     return html.escape(fmt_value(value, column), quote=True)
 
 
+#: badge colours, inline so that a findings table is styled in JupyterLab too (no stylesheet there)
+_BADGE = {
+    "critical": "color:#fff;background:#b00020",
+    "warning": "color:#000;background:#ffb300",
+    "info": "color:#fff;background:#1565c0",
+}
+
+
 def severity_badge(severity: str) -> str:
-    """A styled severity label (the stylesheet colours ``perfnb-sev-<name>``)."""
+    """A severity label styled inline (reports, the index and JupyterLab alike)."""
     s = html.escape(severity, quote=True)
-    return f'<span class="perfnb-sev perfnb-sev-{s}">{s}</span>'
+    colours = _BADGE.get(severity, "color:#fff;background:#666")
+    return (
+        f'<span class="perfnb-sev perfnb-sev-{s}" style="{colours};padding:1px 6px;'
+        f'border-radius:3px;font-weight:600;white-space:nowrap">{s}</span>'
+    )
 
 
 def style(

@@ -35,7 +35,7 @@ def _payload(name: str, value: Any) -> Any:
 
 def record(
     name: str, value: Any, *, output_dir: str | os.PathLike[str] | None = None, display: bool = True
-) -> Any:
+) -> None:
     """Record *value* under *name* in the running notebook (and in *output_dir* as ``<name>.json``).
 
     Parameters
@@ -52,8 +52,8 @@ def record(
 
     Returns
     -------
-    object
-        The JSON payload that was recorded.
+    None
+        Nothing, so that a notebook's last cell (``record(...)``) displays nothing.
     """
     payload = {"name": name, "data": _payload(name, value)}
     folder = output_dir or os.environ.get("PERFNB_OUTPUT_DIR") or ""
@@ -67,11 +67,10 @@ def record(
         try:
             from IPython.display import display as ipy_display
         except ImportError:  # pragma: no cover - IPython ships with ipykernel, a dependency
-            return payload
+            return
         # the payload only: findings are shown once, in their own section, and a report drops
         # record outputs; an empty text/plain keeps JupyterLab from printing a placeholder
         ipy_display({MIME: payload, "text/plain": ""}, raw=True)
-    return payload
 
 
 def read_records(notebook: str | os.PathLike[str] | nbformat.NotebookNode) -> dict[str, Any]:
