@@ -8,10 +8,10 @@ import subprocess
 import sys
 import threading
 
+from perfnb.findings import Finding, Findings, Severity
 from perfnb.report import files
 from perfnb.report.index import read_reports, write_index
 from perfnb.report.suite import unique_findings
-from perfnb.findings import Finding, Findings, Severity
 
 
 def test_unique_folders_from_a_synchronized_start(tmp_path) -> None:
@@ -23,7 +23,7 @@ def test_unique_folders_from_a_synchronized_start(tmp_path) -> None:
         barrier.wait()
         try:
             made.append(files.unique_folder(tmp_path / "r", now))
-        except Exception as err:  # noqa: BLE001 - the test reports any failure
+        except Exception as err:
             errors.append(err)
 
     threads = [threading.Thread(target=make) for _ in range(40)]
