@@ -130,3 +130,30 @@ def test_metrics_trends_with_the_streaming_engine(tmp_path) -> None:
     result = run_notebook(nb, params, output_dir=tmp_path / "out", defaults=True)
     assert result.exit_code in (ExitCode.OK, ExitCode.FINDINGS), result.message
     assert "findings" in read_records(result.notebook)
+
+
+def test_report_over_real_outputs(tmp_path) -> None:
+    """Issue 16: `perfnb report` over real Locust + auto_explain + cProfile + Prometheus outputs."""
+    from perfnb.report.suite import run_report
+
+    demo = project_root() / "data" / "samples" / "demo"
+    result = run_report(
+        {
+            "profile": str(demo / "profile.pstats"),
+            "plans": str(demo / "postgresql.json"),
+            "loadtest": str(demo / "locust"),
+            "metrics": str(demo / "prometheus"),
+        },
+        output_dir=tmp_path,
+    )
+    assert result.exit_code == ExitCode.FINDINGS
+    for run in result.runs:
+        check_report(run.html.read_text(encoding="utf-8"), run.findings, run.exit_code)
+    overall = next(r for r in result.runs if r.notebook.stem == "performance_report")
+    first = visible_text(overall.html.read_text(encoding="utf-8"))[:1500]
+    assert "FAIL" in first
+    assert re.search(
+        r"Top bottleneck: .*Seq Scan on orders.* at node \d+: Seq Scan on orders", first
+    )
+    index = result.index.read_text(encoding="utf-8")
+    assert index.count(">performance_report</a>") == 1 and "v-fail" in index
