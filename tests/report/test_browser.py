@@ -40,3 +40,23 @@ def test_report_renders_offline_in_chromium(tmp_path) -> None:
     assert result.scripts == 1, "only the test's probe script may be on the page"
     assert "alert(1)" in result.dom and "<script>alert(1)" not in result.dom
     assert "secret_code_marker" not in result.dom
+
+
+@pytest.mark.notebook
+def test_a_real_report_opens_offline_with_its_header(tmp_path) -> None:
+    """A report of the suite (header, cards, contents, formatted tables, figures) in a real browser."""
+    import re
+
+    from perfnb.report.run import list_notebooks, run_notebook
+    from tests.report.visible import problems
+
+    nb = next(p for p in list_notebooks() if p.stem == "profile_hotspots")
+    result = run_notebook(nb, {}, output_dir=tmp_path, defaults=True)
+    html = result.html.read_text(encoding="utf-8")
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']https?://", html), "off-machine"
+    page = browser.load(result.html)
+    assert page.console == [], page.console
+    assert page.images >= 3 and page.decoded == page.images
+    assert "perfnb-header" in page.dom and "Top bottleneck:" in page.dom
+    assert 'class="perfnb-toc"' in page.dom
+    assert problems(page.dom.split('id="perfnb-probe"')[0]) == []
