@@ -64,13 +64,14 @@ def describe_sources(sources: Mapping[str, Any]) -> pd.DataFrame:
     for name, obj in sources.items():
         items = obj if isinstance(obj, list) else [obj]
         kinds = sorted({type(o).__name__ for o in items})
-        frame = getattr(obj, "frame", None)
-        if isinstance(obj, list):
-            size = f"{len(obj):,} item(s)"
-        elif isinstance(frame, pd.DataFrame):
-            size = f"{len(frame):,} rows"
-        else:
-            size = "—"
+        size = f"{len(obj):,} plan(s)" if isinstance(obj, list) else "—"
+        for attr, unit in _SIZES:
+            if isinstance(obj, list):
+                break
+            table = getattr(obj, attr, None)
+            if isinstance(table, pd.DataFrame) and len(table):
+                size = f"{len(table):,} {unit}"
+                break
         runs = sorted({str(getattr(o, "run", "") or "") for o in items} - {""})
         rows.append(
             {
@@ -81,6 +82,17 @@ def describe_sources(sources: Mapping[str, Any]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["input", "loaded as", "size", "run"])
+
+
+#: what to count to say how big a loaded object is: (attribute, unit), first one present wins
+_SIZES = (
+    ("functions", "functions"),
+    ("requests", "requests"),
+    ("history", "history rows"),
+    ("runs", "run(s)"),
+    ("snapshots", "snapshot(s)"),
+    ("frame", "rows"),
+)
 
 
 def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
