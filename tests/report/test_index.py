@@ -116,3 +116,47 @@ def test_index_counts_each_problem_once() -> None:
     domain = Findings([f(Severity.critical, "node 1"), f(Severity.warning, "node 2")])
     overall = Findings([f(Severity.critical, "node 1"), f(Severity.warning, "node 2")])
     assert unique_findings([domain, overall]).counts() == {"critical": 1, "warning": 1, "info": 0}
+
+
+def test_a_report_killed_midway_is_listed_as_interrupted(tmp_path) -> None:
+    """A real ``perfnb report`` killed (SIGKILL, with its kernels) while its notebooks run."""
+    import os
+    import signal
+    import time
+
+    import pytest
+
+    from tests.conftest import ROOT
+
+    out = tmp_path / "reports"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "perfnb",
+            "report",
+            "--profile",
+            str(ROOT / "data/samples/profiles/cprofile_after.prof"),
+            "-o",
+            str(out),
+        ],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not list(out.glob("*/*/*/run.json")):
+            time.sleep(0.2)
+        if proc.poll() is not None:
+            pytest.skip("the report finished before it could be killed")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the group this test started: perfnb and its kernels
+        proc.wait()
+    index = write_index(out).read_text()
+    assert "v-interrupted" in index, index
+    (report,) = read_reports(out)
+    assert report["status"] == "interrupted" and report["left"]
+    assert set(report["left"]) <= {"profile_hotspots", "performance_report"}
