@@ -96,10 +96,10 @@ def _for_report(nb: nbformat.NotebookNode, *, drop_title: bool) -> nbformat.Note
                 and not (o.get("output_type") == "stream" and o.get("name") == "stderr")
             ]
     if drop_title:
+        # the notebook's first "# title" (papermill may have put its error banner cell before it)
         for cell in nb.cells:
-            if cell.cell_type == "markdown":
-                lines = cell.source.splitlines()
-                if lines and lines[0].startswith("# "):
-                    cell.source = "\n".join(lines[1:]).lstrip("\n")
+            lines = cell.source.splitlines() if cell.cell_type == "markdown" else []
+            if lines and lines[0].startswith("# "):
+                cell.source = "\n".join(lines[1:]).lstrip("\n")
                 break
     return nb
