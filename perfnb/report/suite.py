@@ -37,7 +37,14 @@ from perfnb.report.html import group_findings
 from perfnb.report.index import write_index
 from perfnb.report.run import ExitCode, RunResult, list_notebooks, notebook_parameters, run_notebook
 
-__all__ = ["SOURCES", "ReportResult", "run_report", "unique_findings", "write_index"]
+__all__ = [
+    "SOURCES",
+    "ReportResult",
+    "run_concurrently",
+    "run_report",
+    "unique_findings",
+    "write_index",
+]
 
 #: source kind → (notebook, parameter); the overall report takes ``<kind>_path`` parameters of its own.
 #: A kind with no notebook of its own (``""``) goes to the overall report only.
@@ -167,26 +174,13 @@ def run_report(
     files.atomic_write_json(folder / "report.json", summary)
     write_index(out)
 
-    def one(item: tuple[str, dict[str, Any]]) -> RunResult:
-        notebook, params = item
-        # papermill's client runs on the event loop jupyter_core keeps per thread; close it when the
-        # thread's run ends, or every worker thread leaks a loop and its self-pipe sockets
-        from jupyter_core.utils import ensure_event_loop
-
-        loop = ensure_event_loop()
-        try:
-            return run_notebook(
-                available[notebook], params, output_dir=folder, fail_on=fail_on, cwd=base
-            )
-        finally:
-            loop.close()
-            asyncio.set_event_loop(None)
-
-    workers = max(1, min(len(plan), max_workers or os.cpu_count() or 1))
     # the overall report is the longest: start it first so it does not run alone at the end
     order = sorted(plan.items(), key=lambda item: item[0] != OVERALL)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="perfnb-report") as pool:
-        runs = sorted(pool.map(one, order), key=lambda r: r.notebook.stem)
+    jobs = [(available[nb], params) for nb, params in order]
+    runs = run_concurrently(
+        jobs, max_workers=max_workers, output_dir=folder, fail_on=fail_on, cwd=base
+    )
+    runs.sort(key=lambda r: r.notebook.stem)
     code = _worst([r.exit_code for r in runs])
     unique = unique_findings(r.findings for r in runs)
     worst = unique.max_severity
@@ -218,6 +212,31 @@ def run_report(
     index = write_index(out)
     message = f"{verdict}: {len(runs)} notebook(s), worst finding {worst.name if worst else 'none'}"
     return ReportResult(folder, index, code, runs, message)
+
+
+def run_concurrently(
+    jobs: list[tuple[Path, dict[str, Any]]], *, max_workers: int | None = None, **kwargs: Any
+) -> list[RunResult]:
+    """:func:`~perfnb.report.run.run_notebook` for each ``(notebook, parameters)``, at most one per core.
+
+    Each notebook has its own kernel, so they overlap well; results come back in the order of *jobs*.
+    """
+
+    def one(job: tuple[Path, dict[str, Any]]) -> RunResult:
+        # papermill's client runs on the event loop jupyter_core keeps per thread; close it when the
+        # thread's run ends, or every worker thread leaks a loop and its self-pipe sockets
+        from jupyter_core.utils import ensure_event_loop
+
+        loop = ensure_event_loop()
+        try:
+            return run_notebook(job[0], job[1], **kwargs)
+        finally:
+            loop.close()
+            asyncio.set_event_loop(None)
+
+    workers = max(1, min(len(jobs), max_workers or os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="perfnb-run") as pool:
+        return list(pool.map(one, jobs))
 
 
 def unique_findings(groups: Any) -> Findings:
