@@ -8,7 +8,10 @@ the local time in a readable form. A run still going is ``running``; one whose p
 The page is rewritten under a lock (two reports finishing together both get listed) and atomically (a reader
 never sees half a page). It carries no script and no external resource.
 
-Entry points: :func:`write_index`, :func:`read_reports`.
+Other modules add sections to the page (trends over past runs, say) by appending a function to
+:data:`SECTIONS`: it takes the reports folder and returns escaped HTML placed above the table.
+
+Entry points: :func:`write_index`, :func:`read_reports`, :data:`SECTIONS`.
 """
 
 from __future__ import annotations
@@ -16,13 +19,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from perfnb.report import files
 from perfnb.report.html import esc
 
-__all__ = ["read_reports", "write_index"]
+__all__ = ["SECTIONS", "read_reports", "write_index"]
+
+#: Functions ``(reports folder) -> HTML`` whose output goes above the table, in order.
+SECTIONS: list[Callable[[Path], str]] = []
 
 _STYLE = (
     "body{font:14px/1.45 system-ui,sans-serif;max-width:1180px;margin:2em auto;padding:0 16px;color:#222}"
@@ -117,12 +124,14 @@ def write_index(output_dir: str | os.PathLike[str]) -> Path:
     index = out / "index.html"
     with files.locked(index):
         rows = "".join(_row(s) for s in read_reports(out))
+        sections = "".join(section(out) for section in SECTIONS)
         page = (
             "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             f"<title>perfnb reports</title><style>{_STYLE}</style></head><body>"
             "<h1>perfnb reports</h1>"
             "<p><small>Newest first. Findings are counted once per run, however many of its notebooks "
             "show them. Times are this machine's local time.</small></p>"
+            f"{sections}"
             "<table><thead><tr><th>when</th><th>verdict</th><th>findings</th><th>notebooks</th>"
             f"<th>sources</th></tr></thead><tbody>{rows}</tbody></table></body></html>\n"
         )
