@@ -27,10 +27,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from perfnb.analysis.plans import self_times
 from perfnb.errors import EmptyInputError, FormatError, InputError
 from perfnb.io._common import ensure_path, head_bytes, read_text, register_format, run_label
 from perfnb.io.plan_model import PLAN_NODES, Plan
+from perfnb.io.plan_table import NodeTable, attribute, concat_columns
 from perfnb.schema import PROVENANCE
 
 __all__ = [
@@ -200,10 +200,8 @@ def plans_from_json(
             "no plan in the document", path=path, expected="EXPLAIN (FORMAT JSON) output"
         )
     label = run if run else (run_label(path, None) if path is not None else "plan")
-    return [
-        _build(stmt, path=path, index=k, run=label, source=source)
-        for k, stmt in enumerate(statements)
-    ]
+    flats = [_flatten_statement(stmt, path=path, index=k) for k, stmt in enumerate(statements)]
+    return _assemble(flats, path=path, run=label, source=source)
 
 
 _NUM_FIELDS = (
@@ -239,13 +237,16 @@ def _flatten(plan: Mapping[str, Any], key0: str, path: Any) -> dict[str, list[An
     cols["_workers"] = []
     cols["_under_gather"] = []
     cols["_key"] = []
-    # stack of (node, parent_id, depth, key, workers_launched_inherited, under_gather, forced divisor)
-    stack: list[tuple[Any, int, int, str, Any, bool, float]] = [
-        (plan, -1, 0, key0, None, False, 0.0)
+    cols["_gather"] = []
+    cols["_critical"] = []
+    # stack of (node, parent_id, depth, key, workers_launched_inherited, under_gather, forced divisor,
+    # node_id of the nearest Gather above)
+    stack: list[tuple[Any, int, int, str, Any, bool, float, int]] = [
+        (plan, -1, 0, key0, None, False, 0.0, -1)
     ]
     nid = 0
     while stack:
-        node, parent, depth, key, wl_inh, under, forced = stack.pop()
+        node, parent, depth, key, wl_inh, under, forced, gid = stack.pop()
         if not isinstance(node, Mapping):
             raise FormatError("plan node is not an object", path=path, key=key, found=node)
         nt = node.get("Node Type")
@@ -354,6 +355,9 @@ def _flatten(plan: Mapping[str, Any], key0: str, path: Any) -> dict[str, list[An
         cols["lossy_heap_blocks"].append(node.get("Lossy Heap Blocks"))
         cols["cache_hits"].append(node.get("Cache Hits"))
         cols["cache_misses"].append(node.get("Cache Misses"))
+        critical = np.nan
+        if isinstance(workers, list) and workers:
+            critical = _add_workers(cols, workers, t, loops, key, path)
         cols["_texts"].append(" ".join(str(node[k]) for k in _EXPR_KEYS if k in node))
         if isinstance(workers, list):
             for w in workers:
@@ -361,6 +365,8 @@ def _flatten(plan: Mapping[str, Any], key0: str, path: Any) -> dict[str, list[An
                     cols["_workers"].append(_worker_row(nid, w, f"{key}.Workers", path))
         cols["_under_gather"].append(under)
         cols["_key"].append(key)
+        cols["_gather"].append(gid)
+        cols["_critical"].append(critical)
         children = node.get("Plans")
         if children is not None:
             if not isinstance(children, list):
@@ -372,9 +378,19 @@ def _flatten(plan: Mapping[str, Any], key0: str, path: Any) -> dict[str, list[An
             c_forced = procs if (nt == "Append" and node.get("Parallel Aware") is True) else forced
             if is_gather:
                 c_forced = 0.0
+            c_gid = nid if is_gather else gid
             for k in range(len(children) - 1, -1, -1):
                 stack.append(
-                    (children[k], nid, depth + 1, f"{key}.Plans[{k}]", c_wl, c_under, c_forced)
+                    (
+                        children[k],
+                        nid,
+                        depth + 1,
+                        f"{key}.Plans[{k}]",
+                        c_wl,
+                        c_under,
+                        c_forced,
+                        c_gid,
+                    )
                 )
         nid += 1
     return cols
@@ -429,6 +445,57 @@ def _worker_row(nid: int, w: Mapping[str, Any], key: str, path: Any) -> dict[str
     }
 
 
+_WORKER_SUMS = (
+    # column, worker key, converter: the node-level value is the leader's own (PG14+ EXPLAIN prints
+    # each worker's Memoize / Sort / HashAgg statistics in its Workers entry), so sum leader + workers
+    ("cache_hits", "Cache Hits", None),
+    ("cache_misses", "Cache Misses", None),
+    ("sort_space_used_bytes", "Sort Space Used", 1024.0),
+    ("peak_memory_bytes", "Peak Memory Usage", 1024.0),
+    ("disk_usage_bytes", "Disk Usage", 1024.0),
+)
+
+
+def _add_workers(
+    cols: dict[str, list[Any]], workers: list[Any], t: float, loops: float, key: str, path: Any
+) -> float:
+    """Fold the per-worker statistics into the node's last row; return its critical path (s).
+
+    The critical path is the longest single-process time: each worker's ``Actual Total Time`` ×
+    ``Actual Loops``, and the leader's (node total − Σ workers).
+    """
+    wsum = 0.0
+    wmax = 0.0
+    n = 0
+    for w in workers:
+        if not isinstance(w, Mapping):
+            continue
+        wt = _num(w, "Actual Total Time", f"{key}.Workers", path)
+        wl = _num(w, "Actual Loops", f"{key}.Workers", path)
+        if wt == wt and wl == wl:
+            wsum += wt * wl
+            wmax = max(wmax, wt * wl)
+            n += 1
+        for col, name, unit in _WORKER_SUMS:
+            v = w.get(name)
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                cur = cols[col][-1]
+                add = float(v) * unit if unit else v
+                cols[col][-1] = add if cur is None or cur != cur else cur + add
+        spill = w.get("Sort Space Type") == "Disk"
+        if spill and cols["sort_space_type"][-1] != "Disk":
+            cols["sort_space_type"][-1] = "Disk"
+            cols["sort_method"][-1] = _s(w.get("Sort Method"))
+        b = w.get("HashAgg Batches", w.get("Hash Batches"))
+        if isinstance(b, int) and not isinstance(b, bool):
+            cur = cols["hash_batches"][-1]
+            cols["hash_batches"][-1] = b if cur is None else max(cur, b)
+    if not n or not (t == t and loops == loops):
+        return np.nan
+    leader = max(t * loops - wsum, 0.0)
+    return max(wmax, leader) * 1e-3
+
+
 def _io(node: Mapping[str, Any], old: str, shared: str, local: str) -> float:
     if old in node:
         return _ms(node[old])
@@ -436,7 +503,8 @@ def _io(node: Mapping[str, Any], old: str, shared: str, local: str) -> float:
     return _ms(sum(float(v) for v in vals)) if vals else np.nan
 
 
-def _build(stmt: Any, *, path: Any, index: int, run: str, source: str) -> Plan:
+def _flatten_statement(stmt: Any, *, path: Any, index: int) -> dict[str, Any]:
+    """One statement's nodes as plain columns (raises :class:`FormatError` naming the statement)."""
     key = f"$[{index}]"
     if not isinstance(stmt, Mapping):
         raise FormatError("statement is not an object", path=path, key=key, found=stmt)
@@ -446,7 +514,7 @@ def _build(stmt: Any, *, path: Any, index: int, run: str, source: str) -> Plan:
             "missing 'Plan'", path=path, key=key, expected="an EXPLAIN (FORMAT JSON) statement"
         )
     try:
-        cols = _flatten(root, key + ".Plan", path)
+        flat = _flatten(root, key + ".Plan", path)
     except (TypeError, ValueError, AttributeError) as err:
         if isinstance(err, FormatError):
             raise
@@ -454,47 +522,78 @@ def _build(stmt: Any, *, path: Any, index: int, run: str, source: str) -> Plan:
         raise FormatError(
             f"unexpected value in plan ({err})", path=path, key=key, expected="EXPLAIN JSON fields"
         ) from err
-    texts = cols.pop("_texts")
-    worker_rows = cols.pop("_workers")
-    under = cols.pop("_under_gather")
+    _check_ints(flat, path, key)
+    cols: dict[str, Any] = dict(flat)
     cols.pop("_key")
-    analyzed = not np.isnan(cols["loops"][0])
-    parent = [(-1 if p is None else p) for p in cols["parent_id"]]
+    cols["_stmt"] = stmt
+    cols["_index"] = index
+    return cols
+
+
+def _assemble(flats: list[dict[str, Any]], *, path: Any, run: str, source: str) -> list[Plan]:
+    """Plans from flattened statements: one vectorized attribution, one shared node table."""
+    if not flats:
+        return []
+    stmts = [f.pop("_stmt") for f in flats]
+    indexes = [f.pop("_index") for f in flats]
+    workers = [f.pop("_workers") for f in flats]
+    cols, starts = concat_columns(flats)
+    n = starts[-1]
+    offsets = np.repeat(np.asarray(starts[:-1], dtype="int64"), np.diff(starts))
+    parent_local = np.array([-1 if v is None else v for v in cols["parent_id"]], dtype="int64")
+    gather_local = np.asarray(cols.pop("_gather"), dtype="int64")
+    pid = np.repeat(np.arange(len(flats)), np.diff(starts))
     with np.errstate(all="ignore"):  # absurd inputs (1e308 loops) give inf/NaN, not warnings
-        st = _self_times(cols, parent, under, texts)
-        total = float(np.nansum(st["self_time_s"]))
-        ratio = st["self_time_s"] / total if total > 0 else np.full(len(parent), np.nan)
-    data: dict[str, Any] = dict(cols)
-    data.update(st)
-    if not analyzed:
-        for k in ("self_time_s", "self_time_uncertainty_s", "self_time_clamped_s"):
-            data[k] = np.full(len(parent), np.nan)
-        ratio = np.full(len(parent), np.nan)
-    data["self_ratio"] = ratio
-    _check_ints(data, path, key)
-    data["source"] = source
-    data["run"] = run
-    plan = _plan(stmt, data, analyzed=analyzed, path=path, index=index, run=run, source=source)
-    plan.worker_data = worker_rows
-    return plan
+        times = attribute(
+            parent=np.where(parent_local >= 0, parent_local + offsets, -1),
+            relationship=cols["parent_relationship"],
+            subplan_name=cols["subplan_name"],
+            cte_name=cols["cte_name"],
+            node_type=cols["node_type"],
+            depth=cols["depth"],
+            time_per_loop_s=cols["time_per_loop_s"],
+            loops=cols["loops"],
+            processes=cols["processes"],
+            gather=np.where(gather_local >= 0, gather_local + offsets, -1),
+            critical_s=cols.pop("_critical"),
+            texts=cols.pop("_texts"),
+            plan=pid,
+        )
+    cols.pop("_under_gather")
+    loops = np.asarray(cols["loops"], dtype="float64")
+    analyzed = ~np.isnan(loops[np.asarray(starts[:-1], dtype="int64")]) if n else np.zeros(0, bool)
+    if not analyzed.all():
+        na = ~analyzed[pid]
+        for name in ("self_time_s", "self_time_uncertainty_s", "self_time_clamped_s", "self_ratio"):
+            times[name][na] = np.nan
+        times["self_time_note"][na] = None
+        times["total_time_s"][na] = np.nan
+    cols.update(times)
+    cols["source"] = source
+    cols["run"] = run
+    table = NodeTable(cols, starts)
+    plans: list[Plan] = []
+    for k, stmt in enumerate(stmts):
+        lo, hi = starts[k], starts[k + 1]
+        data = {
+            name: (values if isinstance(values, str) else values[lo:hi])
+            for name, values in cols.items()
+        }
+        plan = _plan(
+            stmt, data, analyzed=bool(analyzed[k]), path=path, index=indexes[k], run=run,
+            source=source,
+        )  # fmt: skip
+        plan.worker_data = workers[k]
+        plan._table = table
+        plan._row = k
+        plans.append(plan)
+    return plans
 
 
-def _self_times(
-    cols: dict[str, list[Any]], parent: list[int], under: list[Any], texts: list[Any]
-) -> dict[str, np.ndarray]:
-    return self_times(
-        parent=parent,
-        relationship=cols["parent_relationship"],
-        subplan_name=cols["subplan_name"],
-        cte_name=cols["cte_name"],
-        node_type=cols["node_type"],
-        depth=cols["depth"],
-        total_time_s=cols["total_time_s"],
-        loops=cols["loops"],
-        processes=cols["processes"],
-        under_gather=under,
-        texts=texts,
-    )
+def _build(stmt: Any, *, path: Any, index: int, run: str, source: str) -> Plan:
+    """One statement → :class:`Plan` (see :func:`_assemble` for many)."""
+    flat = _flatten_statement(stmt, path=path, index=index)
+    return _assemble([flat], path=path, run=run, source=source)[0]
 
 
 def _check_ints(cols: dict[str, Any], path: Any, key: str) -> None:
