@@ -200,8 +200,9 @@ def plans_from_json(
             "no plan in the document", path=path, expected="EXPLAIN (FORMAT JSON) output"
         )
     label = run if run else (run_label(path, None) if path is not None else "plan")
-    flats = [_flatten_statement(stmt, path=path, index=k) for k, stmt in enumerate(statements)]
-    return _assemble(flats, path=path, run=label, source=source)
+    cols, starts, _ = flatten_statements(statements, path=path)
+    indexes = list(range(len(statements)))
+    return _assemble(cols, starts, statements, indexes, path=path, run=label, source=source)
 
 
 _NUM_FIELDS = (
@@ -231,142 +232,69 @@ def _num(node: Mapping[str, Any], name: str, key: str, path: Any) -> float:
     return float(v)
 
 
-def _flatten(plan: Mapping[str, Any], key0: str, path: Any) -> dict[str, list[Any]]:
-    cols: dict[str, list[Any]] = {k: [] for k in _ROW_KEYS}
-    cols["_texts"] = []
-    cols["_workers"] = []
-    cols["_under_gather"] = []
-    cols["_key"] = []
-    cols["_gather"] = []
-    cols["_critical"] = []
+_Walk = tuple[list[Mapping[str, Any]], list[Any], list[int], list[str], list[Any], list[bool], list[float], list[int]]  # fmt: skip
+_NUMERIC_TYPES = frozenset((int, float, type(None)))
+_TEXT_TYPES = frozenset((str, type(None)))
+
+
+def _walk(plan: Mapping[str, Any], key0: str, path: Any) -> _Walk:
+    """Pre-order walk of one plan's nodes.
+
+    Returns nodes, parent ids, depths, JSONPath keys, inherited Workers Launched, whether under a
+    Gather, process divisors and the id of the nearest Gather above.
+    """
+    nodes: list[Mapping[str, Any]] = []
+    parents: list[Any] = []
+    depths: list[int] = []
+    keys: list[str] = []
+    launched: list[Any] = []
+    unders: list[bool] = []
+    procs_l: list[float] = []
+    gids: list[int] = []
     # stack of (node, parent_id, depth, key, workers_launched_inherited, under_gather, forced divisor,
     # node_id of the nearest Gather above)
     stack: list[tuple[Any, int, int, str, Any, bool, float, int]] = [
         (plan, -1, 0, key0, None, False, 0.0, -1)
     ]
-    nid = 0
     while stack:
         node, parent, depth, key, wl_inh, under, forced, gid = stack.pop()
-        if not isinstance(node, Mapping):
+        if type(node) is not dict and not isinstance(node, Mapping):  # (abc check is slow)
             raise FormatError("plan node is not an object", path=path, key=key, found=node)
         nt = node.get("Node Type")
         if not isinstance(nt, str):
             raise FormatError("missing 'Node Type'", path=path, key=key, expected="a plan node")
+        nid = len(nodes)
         is_gather = nt in ("Gather", "Gather Merge")
         wl = node.get("Workers Launched")
-        loops = _num(node, "Actual Loops", key, path)
-        t = _num(node, "Actual Total Time", key, path)
-        rows = _num(node, "Actual Rows", key, path)
-        prows = _num(node, "Plan Rows", key, path)
-        workers = node.get("Workers")
         procs = 1.0
-        if under and loops == loops and loops > 0:
-            if isinstance(workers, list) and workers:
-                wloops = 0.0
-                active = 0
-                for w in workers:
-                    wl_ = w.get("Actual Loops", 1) if isinstance(w, Mapping) else 0
-                    wl_ = float(wl_) if isinstance(wl_, int | float) else 0.0
-                    wloops += wl_
-                    active += wl_ > 0
-                procs = float(active + (1 if loops - wloops > 0.5 else 0))
-            else:
-                launched = float(wl_inh) if isinstance(wl_inh, int | float) else 0.0
-                procs = min(launched + 1.0, loops)
-            procs = max(procs, 1.0)
-            if forced:
-                # below a Parallel Append each child runs in a subset of the processes; its loops add up
-                # to the Append's process time, so the Append's divisor keeps the sum consistent
-                procs = forced
-        cols["node_id"].append(nid)
-        cols["parent_id"].append(parent if parent >= 0 else None)
-        cols["depth"].append(depth)
-        cols["node_type"].append(nt)
-        cols["relation"].append(_s(node.get("Relation Name")))
-        cols["schema_name"].append(_s(node.get("Schema")))
-        cols["index_name"].append(_s(node.get("Index Name")))
-        cols["alias"].append(_s(node.get("Alias")))
-        cols["cte_name"].append(_s(node.get("CTE Name")))
-        cols["parent_relationship"].append(_s(node.get("Parent Relationship")))
-        cols["subplan_name"].append(_s(node.get("Subplan Name")))
-        cols["strategy"].append(
-            _s(node.get("Strategy") or node.get("Join Type") or node.get("Scan Direction"))
-        )
-        pa = node.get("Parallel Aware")
-        cols["parallel_aware"].append(pa if isinstance(pa, bool) else None)
-        cols["startup_cost"].append(_num(node, "Startup Cost", key, path))
-        cols["total_cost"].append(_num(node, "Total Cost", key, path))
-        cols["plan_rows"].append(prows)
-        cols["actual_rows"].append(rows)
-        cols["actual_rows_total"].append(rows * loops)
-        cols["loops"].append(loops)
-        cols["workers_planned"].append(node.get("Workers Planned"))
-        cols["workers_launched"].append(wl if wl is not None else wl_inh)
-        cols["processes"].append(procs)
-        if loops == loops and loops > 0 and prows == prows:
-            f = max(rows, 1.0) / max(prows, 1.0)
-            cols["estimate_factor"].append(max(f, 1.0 / f))
-            cols["estimate_direction"].append("under" if f > 1 else ("over" if f < 1 else "exact"))
-        else:
-            cols["estimate_factor"].append(np.nan)
-            cols["estimate_direction"].append(None)
-        for col, name in (
-            ("rows_removed_by_filter", "Rows Removed by Filter"),
-            ("rows_removed_by_join_filter", "Rows Removed by Join Filter"),
-            ("rows_removed_by_index_recheck", "Rows Removed by Index Recheck"),
-        ):
-            v = _num(node, name, key, path)
-            cols[col].append(v * loops if loops == loops else v)
-        cols["startup_time_s"].append(_ms(node.get("Actual Startup Time")))
-        cols["time_per_loop_s"].append(t * 1e-3)
-        cols["total_time_s"].append(t * 1e-3 * loops / procs if loops == loops else np.nan)
-        for col in _BLOCK_COLS:
-            cols[col].append(node.get(_BLOCK_COLS[col]))
-        cols["io_read_time_s"].append(
-            _io(node, "I/O Read Time", "Shared I/O Read Time", "Local I/O Read Time")
-        )
-        cols["io_write_time_s"].append(
-            _io(node, "I/O Write Time", "Shared I/O Write Time", "Local I/O Write Time")
-        )
-        cols["temp_io_read_time_s"].append(_ms(node.get("Temp I/O Read Time")))
-        cols["temp_io_write_time_s"].append(_ms(node.get("Temp I/O Write Time")))
-        cols["filter"].append(_s(node.get("Filter") or node.get("Join Filter")))
-        cols["index_cond"].append(
-            _s(
-                node.get("Index Cond")
-                or node.get("Recheck Cond")
-                or node.get("Hash Cond")
-                or node.get("Merge Cond")
-            )
-        )
-        sk = node.get("Sort Key") or node.get("Group Key")
-        cols["sort_key"].append(", ".join(map(str, sk)) if isinstance(sk, list) else _s(sk))
-        cols["sort_method"].append(_s(node.get("Sort Method")))
-        cols["sort_space_type"].append(_s(node.get("Sort Space Type")))
-        cols["sort_space_used_bytes"].append(_kb(node.get("Sort Space Used")))
-        cols["hash_batches"].append(node.get("Hash Batches", node.get("HashAgg Batches")))
-        cols["original_hash_batches"].append(node.get("Original Hash Batches"))
-        cols["peak_memory_bytes"].append(
-            _kb(node.get("Peak Memory Usage", node.get("Peak Memory Usage (kB)")))
-        )
-        cols["disk_usage_bytes"].append(_kb(node.get("Disk Usage")))
-        cols["heap_fetches"].append(node.get("Heap Fetches"))
-        cols["exact_heap_blocks"].append(node.get("Exact Heap Blocks"))
-        cols["lossy_heap_blocks"].append(node.get("Lossy Heap Blocks"))
-        cols["cache_hits"].append(node.get("Cache Hits"))
-        cols["cache_misses"].append(node.get("Cache Misses"))
-        critical = np.nan
-        if isinstance(workers, list) and workers:
-            critical = _add_workers(cols, workers, t, loops, key, path)
-        cols["_texts"].append(" ".join(str(node[k]) for k in _EXPR_KEYS if k in node))
-        if isinstance(workers, list):
-            for w in workers:
-                if isinstance(w, Mapping):
-                    cols["_workers"].append(_worker_row(nid, w, f"{key}.Workers", path))
-        cols["_under_gather"].append(under)
-        cols["_key"].append(key)
-        cols["_gather"].append(gid)
-        cols["_critical"].append(critical)
+        if under:
+            loops = _num(node, "Actual Loops", key, path)
+            if loops == loops and loops > 0:
+                workers = node.get("Workers")
+                if isinstance(workers, list) and workers:
+                    wloops = 0.0
+                    active = 0
+                    for w in workers:
+                        wl_ = w.get("Actual Loops", 1) if isinstance(w, Mapping) else 0
+                        wl_ = float(wl_) if isinstance(wl_, int | float) else 0.0
+                        wloops += wl_
+                        active += wl_ > 0
+                    procs = float(active + (1 if loops - wloops > 0.5 else 0))
+                else:
+                    launched_n = float(wl_inh) if isinstance(wl_inh, int | float) else 0.0
+                    procs = min(launched_n + 1.0, loops)
+                procs = max(procs, 1.0)
+                if forced:
+                    # below a Parallel Append each child runs in a subset of the processes
+                    procs = forced
+        nodes.append(node)
+        parents.append(parent if parent >= 0 else None)
+        depths.append(depth)
+        keys.append(key)
+        launched.append(wl if wl is not None else wl_inh)
+        unders.append(under)
+        procs_l.append(procs)
+        gids.append(gid)
         children = node.get("Plans")
         if children is not None:
             if not isinstance(children, list):
@@ -392,8 +320,203 @@ def _flatten(plan: Mapping[str, Any], key0: str, path: Any) -> dict[str, list[An
                         c_gid,
                     )
                 )
-        nid += 1
+    return nodes, parents, depths, keys, launched, unders, procs_l, gids
+
+
+def _floats(
+    nodes: list[Mapping[str, Any]], name: str, keys: list[str], path: Any, scale: float = 1.0
+) -> np.ndarray:
+    """One numeric field of every node as float64 (NaN when absent); bad values name the node."""
+    values = [n.get(name) for n in nodes]
+    if set(map(type, values)) <= _NUMERIC_TYPES:
+        arr = np.array([np.nan if v is None else v for v in values], dtype="float64")
+    else:  # strings holding numbers are accepted, anything else names the node
+        arr = np.array([_num(n, name, k, path) for n, k in zip(nodes, keys, strict=True)])
+    return arr * scale if scale != 1.0 else arr
+
+
+def _texts_of(nodes: list[Mapping[str, Any]], *names: str) -> list[Any]:
+    """First present of *names* per node, as text (never a dict in a column)."""
+    if len(names) == 1:
+        values = [n.get(names[0]) for n in nodes]
+    elif len(names) == 2:
+        a, b = names
+        values = [n.get(a) or n.get(b) for n in nodes]
+    elif len(names) == 3:
+        a, b, c = names
+        values = [n.get(a) or n.get(b) or n.get(c) for n in nodes]
+    else:
+        values = []
+        for n in nodes:
+            v = None
+            for name in names:
+                v = n.get(name)
+                if v:
+                    break
+            values.append(v)
+    if set(map(type, values)) <= _TEXT_TYPES:
+        return values
+    return [_s(v) for v in values]
+
+
+def _flatten(plan: Mapping[str, Any], key0: str, path: Any) -> dict[str, Any]:
+    """The nodes of one plan as columns (lists and float arrays), column by column."""
+    return _columns([_walk(plan, key0, path)], path)
+
+
+def _columns(walks: list[_Walk], path: Any) -> dict[str, Any]:
+    """The nodes of many plans (their walks, concatenated) as columns, column by column.
+
+    ``node_id``, ``parent_id`` and the ``_gather`` ids stay local to each plan; ``_workers`` is one
+    list of per-worker rows per plan.
+    """
+    if len(walks) == 1:
+        nodes, parents, depths, keys, launched, unders, procs_l, gids = walks[0]
+        node_ids: list[int] = list(range(len(nodes)))
+        starts = [0, len(nodes)]
+    else:
+        nodes, parents, depths, keys, launched, unders, procs_l, gids = (
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+            [],
+        )
+        node_ids = []
+        starts = [0]
+        for w in walks:
+            nodes += w[0]
+            parents += w[1]
+            depths += w[2]
+            keys += w[3]
+            launched += w[4]
+            unders += w[5]
+            procs_l += w[6]
+            gids += w[7]
+            node_ids += range(len(w[0]))
+            starts.append(len(nodes))
+    n = len(nodes)
+    cols: dict[str, Any] = {}
+    loops = _floats(nodes, "Actual Loops", keys, path)
+    t = _floats(nodes, "Actual Total Time", keys, path)
+    rows = _floats(nodes, "Actual Rows", keys, path)
+    prows = _floats(nodes, "Plan Rows", keys, path)
+    procs = np.asarray(procs_l, dtype="float64")
+    cols["node_id"] = node_ids
+    cols["parent_id"] = parents
+    cols["depth"] = depths
+    cols["node_type"] = [nd["Node Type"] for nd in nodes]
+    cols["relation"] = _texts_of(nodes, "Relation Name")
+    cols["schema_name"] = _texts_of(nodes, "Schema")
+    cols["index_name"] = _texts_of(nodes, "Index Name")
+    cols["alias"] = _texts_of(nodes, "Alias")
+    cols["cte_name"] = _texts_of(nodes, "CTE Name")
+    cols["parent_relationship"] = _texts_of(nodes, "Parent Relationship")
+    cols["subplan_name"] = _texts_of(nodes, "Subplan Name")
+    cols["strategy"] = _texts_of(nodes, "Strategy", "Join Type", "Scan Direction")
+    cols["parallel_aware"] = [
+        v if isinstance(v, bool) else None for v in (nd.get("Parallel Aware") for nd in nodes)
+    ]
+    cols["startup_cost"] = _floats(nodes, "Startup Cost", keys, path)
+    cols["total_cost"] = _floats(nodes, "Total Cost", keys, path)
+    cols["plan_rows"] = prows
+    cols["actual_rows"] = rows
+    with np.errstate(all="ignore"):
+        cols["actual_rows_total"] = rows * loops
+        cols["loops"] = loops
+        cols["workers_planned"] = [nd.get("Workers Planned") for nd in nodes]
+        cols["workers_launched"] = launched
+        cols["processes"] = procs
+        ran = (loops > 0) & ~np.isnan(prows)
+        f = np.maximum(rows, 1.0) / np.maximum(prows, 1.0)
+        cols["estimate_factor"] = np.where(ran, np.maximum(f, 1.0 / f), np.nan)
+        cols["estimate_direction"] = [
+            None if not r else ("under" if x > 1 else ("over" if x < 1 else "exact"))
+            for r, x in zip(ran.tolist(), f.tolist(), strict=True)
+        ]
+        has_loops = ~np.isnan(loops)
+        for col, name in (
+            ("rows_removed_by_filter", "Rows Removed by Filter"),
+            ("rows_removed_by_join_filter", "Rows Removed by Join Filter"),
+            ("rows_removed_by_index_recheck", "Rows Removed by Index Recheck"),
+        ):
+            v = _floats(nodes, name, keys, path)
+            cols[col] = np.where(has_loops, v * loops, v)
+        cols["startup_time_s"] = _floats(nodes, "Actual Startup Time", keys, path, 1e-3)
+        cols["time_per_loop_s"] = t * 1e-3
+        cols["total_time_s"] = np.where(has_loops, t * 1e-3 * loops / procs, np.nan)
+    for col, name in _BLOCK_COLS.items():
+        cols[col] = [nd.get(name) for nd in nodes]
+    cols["io_read_time_s"] = _io_col(
+        nodes, "I/O Read Time", "Shared I/O Read Time", "Local I/O Read Time"
+    )
+    cols["io_write_time_s"] = _io_col(
+        nodes, "I/O Write Time", "Shared I/O Write Time", "Local I/O Write Time"
+    )
+    cols["temp_io_read_time_s"] = _floats(nodes, "Temp I/O Read Time", keys, path, 1e-3)
+    cols["temp_io_write_time_s"] = _floats(nodes, "Temp I/O Write Time", keys, path, 1e-3)
+    cols["filter"] = _texts_of(nodes, "Filter", "Join Filter")
+    cols["index_cond"] = _texts_of(nodes, "Index Cond", "Recheck Cond", "Hash Cond", "Merge Cond")
+    sk = _sort_keys(nodes)
+    cols["sort_key"] = sk
+    cols["sort_method"] = _texts_of(nodes, "Sort Method")
+    cols["sort_space_type"] = _texts_of(nodes, "Sort Space Type")
+    cols["sort_space_used_bytes"] = _floats(nodes, "Sort Space Used", keys, path, 1024.0)
+    cols["hash_batches"] = [nd.get("Hash Batches", nd.get("HashAgg Batches")) for nd in nodes]
+    cols["original_hash_batches"] = [nd.get("Original Hash Batches") for nd in nodes]
+    peak = _floats(nodes, "Peak Memory Usage", keys, path, 1024.0)
+    if any("Peak Memory Usage (kB)" in nd for nd in nodes):  # older spelling
+        old = _floats(nodes, "Peak Memory Usage (kB)", keys, path, 1024.0)
+        peak = np.where(np.isnan(peak), old, peak)
+    cols["peak_memory_bytes"] = peak
+    cols["disk_usage_bytes"] = _floats(nodes, "Disk Usage", keys, path, 1024.0)
+    for col, name in (
+        ("heap_fetches", "Heap Fetches"),
+        ("exact_heap_blocks", "Exact Heap Blocks"),
+        ("lossy_heap_blocks", "Lossy Heap Blocks"),
+        ("cache_hits", "Cache Hits"),
+        ("cache_misses", "Cache Misses"),
+    ):
+        cols[col] = [nd.get(name) for nd in nodes]
+    # InitPlan consumers are found by text search: only plans that have InitPlans need the text
+    has_init = "InitPlan" in cols["parent_relationship"]
+    cols["_texts"] = (
+        [" ".join(str(nd[k]) for k in _EXPR_KEYS if k in nd) for nd in nodes]
+        if has_init
+        else [""] * n
+    )
+    worker_rows: list[list[dict[str, Any]]] = [[] for _ in starts[1:]]
+    critical = np.full(n, np.nan)
+    tl = t.tolist()
+    ll = loops.tolist()
+    plan_k = 0
+    for g, nd in enumerate(nodes):
+        workers = nd.get("Workers")
+        if isinstance(workers, list) and workers:
+            while g >= starts[plan_k + 1]:
+                plan_k += 1
+            wkey = f"{keys[g]}.Workers"
+            for w in workers:
+                if isinstance(w, Mapping):
+                    worker_rows[plan_k].append(_worker_row(node_ids[g], w, wkey, path))
+            critical[g] = _add_workers(cols, g, workers, tl[g], ll[g], keys[g], path)
+    cols["_workers"] = worker_rows
+    cols["_under_gather"] = unders
+    cols["_key"] = keys
+    cols["_gather"] = gids
+    cols["_critical"] = critical
     return cols
+
+
+def _sort_keys(nodes: list[Mapping[str, Any]]) -> list[Any]:
+    out: list[Any] = []
+    for nd in nodes:
+        sk = nd.get("Sort Key") or nd.get("Group Key")
+        out.append(", ".join(map(str, sk)) if isinstance(sk, list) else _s(sk))
+    return out
 
 
 _EXPR_KEYS = frozenset(
@@ -457,7 +580,7 @@ _WORKER_SUMS = (
 
 
 def _add_workers(
-    cols: dict[str, list[Any]], workers: list[Any], t: float, loops: float, key: str, path: Any
+    cols: dict[str, Any], nid: int, workers: list[Any], t: float, loops: float, key: str, path: Any
 ) -> float:
     """Fold the per-worker statistics into the node's last row; return its critical path (s).
 
@@ -479,21 +602,32 @@ def _add_workers(
         for col, name, unit in _WORKER_SUMS:
             v = w.get(name)
             if isinstance(v, int | float) and not isinstance(v, bool):
-                cur = cols[col][-1]
+                cur = cols[col][nid]
                 add = float(v) * unit if unit else v
-                cols[col][-1] = add if cur is None or cur != cur else cur + add
+                cols[col][nid] = add if cur is None or cur != cur else cur + add
         spill = w.get("Sort Space Type") == "Disk"
-        if spill and cols["sort_space_type"][-1] != "Disk":
-            cols["sort_space_type"][-1] = "Disk"
-            cols["sort_method"][-1] = _s(w.get("Sort Method"))
+        if spill and cols["sort_space_type"][nid] != "Disk":
+            cols["sort_space_type"][nid] = "Disk"
+            cols["sort_method"][nid] = _s(w.get("Sort Method"))
         b = w.get("HashAgg Batches", w.get("Hash Batches"))
         if isinstance(b, int) and not isinstance(b, bool):
-            cur = cols["hash_batches"][-1]
-            cols["hash_batches"][-1] = b if cur is None else max(cur, b)
+            cur = cols["hash_batches"][nid]
+            cols["hash_batches"][nid] = b if cur is None else max(cur, b)
     if not n or not (t == t and loops == loops):
         return np.nan
     leader = max(t * loops - wsum, 0.0)
     return max(wmax, leader) * 1e-3
+
+
+def _io_col(nodes: list[Mapping[str, Any]], old: str, shared: str, local: str) -> list[float]:
+    """An I/O time column: PG ≤16 ``old`` or the PG17 shared + local split, in seconds."""
+    out = [_ms(v) if (v := nd.get(old)) is not None else None for nd in nodes]
+    if None in out:
+        out = [
+            _io(nd, old, shared, local) if v is None else v
+            for nd, v in zip(nodes, out, strict=True)
+        ]
+    return out  # type: ignore[return-value]
 
 
 def _io(node: Mapping[str, Any], old: str, shared: str, local: str) -> float:
@@ -503,8 +637,7 @@ def _io(node: Mapping[str, Any], old: str, shared: str, local: str) -> float:
     return _ms(sum(float(v) for v in vals)) if vals else np.nan
 
 
-def _flatten_statement(stmt: Any, *, path: Any, index: int) -> dict[str, Any]:
-    """One statement's nodes as plain columns (raises :class:`FormatError` naming the statement)."""
+def _statement_root(stmt: Any, path: Any, index: int) -> Mapping[str, Any]:
     key = f"$[{index}]"
     if not isinstance(stmt, Mapping):
         raise FormatError("statement is not an object", path=path, key=key, found=stmt)
@@ -513,8 +646,12 @@ def _flatten_statement(stmt: Any, *, path: Any, index: int) -> dict[str, Any]:
         raise FormatError(
             "missing 'Plan'", path=path, key=key, expected="an EXPLAIN (FORMAT JSON) statement"
         )
+    return root  # type: ignore[no-any-return]
+
+
+def _columns_checked(walks: list[_Walk], path: Any, key: str) -> dict[str, Any]:
     try:
-        flat = _flatten(root, key + ".Plan", path)
+        cols = _columns(walks, path)
     except (TypeError, ValueError, AttributeError) as err:
         if isinstance(err, FormatError):
             raise
@@ -522,27 +659,82 @@ def _flatten_statement(stmt: Any, *, path: Any, index: int) -> dict[str, Any]:
         raise FormatError(
             f"unexpected value in plan ({err})", path=path, key=key, expected="EXPLAIN JSON fields"
         ) from err
-    _check_ints(flat, path, key)
-    cols: dict[str, Any] = dict(flat)
-    cols.pop("_key")
-    cols["_stmt"] = stmt
-    cols["_index"] = index
+    _check_ints(cols, path, key)
     return cols
 
 
-def _assemble(flats: list[dict[str, Any]], *, path: Any, run: str, source: str) -> list[Plan]:
-    """Plans from flattened statements: one vectorized attribution, one shared node table."""
-    if not flats:
+def flatten_statements(
+    stmts: list[Any],
+    *,
+    path: Any,
+    indexes: list[int] | None = None,
+    on_error: Any = None,
+) -> tuple[dict[str, Any], list[int], list[int]]:
+    """The nodes of many statements as one set of columns, built column by column over all nodes.
+
+    Returns the columns, the row where each kept statement starts (plus the end) and the positions of
+    the kept statements. A statement that is not a plan raises :class:`FormatError` naming its key, or,
+    with *on_error* ``(position, error)``, is reported and left out.
+    """
+    idx = list(range(len(stmts))) if indexes is None else indexes
+    walks: list[_Walk] = []
+    kept: list[int] = []
+    for k, stmt in enumerate(stmts):
+        try:
+            walks.append(_walk(_statement_root(stmt, path, idx[k]), f"$[{idx[k]}].Plan", path))
+        except FormatError as err:
+            if on_error is None:
+                raise
+            on_error(k, err)
+            continue
+        kept.append(k)
+    starts = [0]
+    for w in walks:
+        starts.append(starts[-1] + len(w[0]))
+    try:
+        cols = _columns_checked(walks, path, f"$[{idx[kept[0]]}]" if kept else "$")
+        return cols, starts, kept
+    except FormatError:
+        if len(walks) == 1 and on_error is None:
+            raise
+    # a bad value somewhere: redo statement by statement to name it and keep the others
+    parts: list[dict[str, Any]] = []
+    kept2: list[int] = []
+    for k, w in zip(kept, walks, strict=True):
+        try:
+            parts.append(_columns_checked([w], path, f"$[{idx[k]}]"))
+        except FormatError as err:
+            if on_error is None:
+                raise
+            on_error(k, err)
+            continue
+        kept2.append(k)
+    for part in parts:
+        part["_workers"] = part["_workers"][0]
+    cols, starts = concat_columns(parts)
+    cols["_workers"] = [part["_workers"] for part in parts]
+    return cols, starts, kept2
+
+
+def _assemble(
+    cols: dict[str, Any],
+    starts: list[int],
+    stmts: list[Any],
+    indexes: list[int],
+    *,
+    path: Any,
+    run: str,
+    source: str,
+) -> list[Plan]:
+    """Plans from the columns of many statements: one vectorized attribution, one node table."""
+    if not stmts:
         return []
-    stmts = [f.pop("_stmt") for f in flats]
-    indexes = [f.pop("_index") for f in flats]
-    workers = [f.pop("_workers") for f in flats]
-    cols, starts = concat_columns(flats)
+    workers = cols.pop("_workers")
     n = starts[-1]
     offsets = np.repeat(np.asarray(starts[:-1], dtype="int64"), np.diff(starts))
     parent_local = np.array([-1 if v is None else v for v in cols["parent_id"]], dtype="int64")
     gather_local = np.asarray(cols.pop("_gather"), dtype="int64")
-    pid = np.repeat(np.arange(len(flats)), np.diff(starts))
+    pid = np.repeat(np.arange(len(stmts)), np.diff(starts))
     with np.errstate(all="ignore"):  # absurd inputs (1e308 loops) give inf/NaN, not warnings
         times = attribute(
             parent=np.where(parent_local >= 0, parent_local + offsets, -1),
@@ -592,13 +784,21 @@ def _assemble(flats: list[dict[str, Any]], *, path: Any, run: str, source: str) 
 
 def _build(stmt: Any, *, path: Any, index: int, run: str, source: str) -> Plan:
     """One statement → :class:`Plan` (see :func:`_assemble` for many)."""
-    flat = _flatten_statement(stmt, path=path, index=index)
-    return _assemble([flat], path=path, run=run, source=source)[0]
+    cols, starts, _ = flatten_statements([stmt], path=path, indexes=[index])
+    return _assemble(cols, starts, [stmt], [index], path=path, run=run, source=source)[0]
 
 
 def _check_ints(cols: dict[str, Any], path: Any, key: str) -> None:
     for col in _INT_COLS:
-        for v in cols[col]:
+        values = cols[col]
+        types = set(map(type, values))
+        if types <= {type(None)}:
+            continue
+        if types <= _NUMERIC_TYPES and float not in types:
+            present = [v for v in values if v is not None]
+            if max(present) < 2**63 and min(present) > -(2**63):
+                continue  # the common case: plain ints or missing
+        for v in values:
             if v is not None and (
                 isinstance(v, bool)
                 or not isinstance(v, int | float)
@@ -663,7 +863,16 @@ _INT_COLS = (
 )
 
 
+_NO_TRIGGERS = pd.DataFrame(
+    {"name": pd.Series(dtype=object), "relation": pd.Series(dtype=object),
+     "time_s": pd.Series(dtype="float64"), "calls": pd.Series(dtype=object)}
+)  # fmt: skip
+
+
 def _triggers(value: Any) -> pd.DataFrame:
+    if not value:
+        # one shared empty frame: building an empty DataFrame per logged plan cost ~1 ms each
+        return _NO_TRIGGERS
     rows = []
     if isinstance(value, list):
         for t in value:
