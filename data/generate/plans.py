@@ -19,8 +19,8 @@ pg_ctl as the ``postgres`` user), creates a small schema with planted problems a
 * ``attribution/*.json`` (``--only attribution``): plans for the time-attribution checks of issue 15 —
   a parallel seq scan under a nested loop with Memoize (per-worker cache statistics), the same with one
   row that sleeps 0.3 s in a join filter (one process does most of the work: skewed workers), a parallel
-  hash join with per-worker sorts, and a serial nested loop running an index scan 100,000 times (per-loop
-  times rounded to 1 µs × 100k loops);
+  hash join with per-worker sorts, a top-N Sort under a Limit, and a serial nested loop running an index
+  scan 100,000 times (per-loop times rounded to 1 µs × 100k loops);
 * ``auto_explain/workload.log`` (``--only workload``): a stderr log of auto_explain JSON entries
   (VERBOSE) from a small workload — the same statements with different literals, parallel plans,
   nested loops — the seed of the 700-plan benchmark log and of the query-group tests.
@@ -227,6 +227,11 @@ ATTRIBUTION: dict[str, tuple[str, list[str]]] = {
         "SELECT o.customer_id, sum(i.qty) FROM orders o JOIN order_items i ON i.order_id = o.id "
         "WHERE o.status = 'paid' GROUP BY o.customer_id ORDER BY 2 DESC",
         [*PARALLEL, "SET work_mem = '256kB'", "SET enable_indexscan = off"],
+    ),
+    # a top-N Sort under a Limit: it returns 20 of the ~50,000 rows it was estimated to produce
+    "limit_sort": (
+        "SELECT id, amount, note FROM orders WHERE status = 'paid' ORDER BY note DESC, id LIMIT 20",
+        ["SET max_parallel_workers_per_gather = 0", "SET enable_indexscan = off"],
     ),
     # serial: the inner index scan runs 100,000 times; its per-loop time is printed to 0.001 ms
     "serial_loops": (

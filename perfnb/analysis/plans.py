@@ -1,6 +1,7 @@
 """Plan analyses: the self-time model for EXPLAIN ANALYZE trees, plan comparison, top nodes.
 
-Entry points: :func:`self_times` (used by the EXPLAIN reader; documented below), :func:`compare_plans`
+Entry points: :func:`query_groups` (plans grouped by query: count, total/mean/max time, worst
+plan), :func:`self_times` (used by the EXPLAIN reader; documented below), :func:`compare_plans`
 (re-exported as ``perfnb.compare_plans``), :func:`top_nodes`.
 
 How self time is computed
@@ -14,8 +15,11 @@ one plan's columns.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,7 +30,16 @@ from perfnb.io.plan_table import ROUNDING_S, attribute
 if TYPE_CHECKING:
     from perfnb.io.explain import Plan
 
-__all__ = ["ROUNDING_S", "compare_plans", "self_times", "top_nodes"]
+__all__ = [
+    "ROUNDING_S",
+    "compare_plans",
+    "normalize_query",
+    "plan_ref",
+    "query_group",
+    "query_groups",
+    "self_times",
+    "top_nodes",
+]
 
 
 def self_times(
@@ -249,3 +262,113 @@ def _cmp_row(
         "total_time_b_s": val(y, "total_time_s"),
         "delta_self_time_s": (0.0 if pd.isna(sb) else sb) - (0.0 if pd.isna(sa) else sa),
     }
+
+
+# ------------------------------------------------------------------------------------ query groups
+
+_COMMENT = re.compile(r"/\*.*?\*/|--[^\n]*", re.S)
+_STRING = re.compile(r"(?:[EeBbXxNn]|U&)?'(?:[^']|'')*'")
+_NUMBER = re.compile(r"(?<![\w$.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])")
+_PARAM = re.compile(r"\$\d+")
+_LIST = re.compile(r"\(\s*\?(?:\s*,\s*\?)+\s*\)")
+
+
+def normalize_query(text: str) -> str:
+    """Query text with literals replaced by ``?`` (pg_stat_statements style), for grouping plans.
+
+    Comments go, string and number literals and ``$n`` parameters become ``?``, ``IN (?, ?, ?)``
+    lists become ``(?...)``, whitespace collapses, a trailing ``;`` goes.
+
+    Examples
+    --------
+    >>> normalize_query("SELECT id FROM orders  WHERE email = 'a@b.c' AND id IN (1, 2, 3);")
+    'SELECT id FROM orders WHERE email = ? AND id IN (?...)'
+    """
+    t = _COMMENT.sub(" ", text)
+    t = _STRING.sub("?", t)
+    t = _PARAM.sub("?", t)
+    t = _NUMBER.sub("?", t)
+    t = _LIST.sub("(?...)", t)
+    return " ".join(t.split()).rstrip(";").rstrip()
+
+
+def query_group(plan: Plan) -> str | None:
+    """The plan's query group id, or ``None`` when the plan has no query text.
+
+    ``queryid N`` from EXPLAIN VERBOSE's Query Identifier, else ``q`` + a hash of the normalized query
+    text.
+
+    Examples
+    --------
+    >>> import perfnb
+    >>> plans = perfnb.read_plans("data/samples/plans/auto_explain/workload.log")
+    >>> query_group(plans[0]) == query_group(plans[1]) != query_group(plans[7])
+    True
+    """
+    qid = plan.raw.get("Query Identifier")
+    if isinstance(qid, int) and not isinstance(qid, bool) and qid:
+        return f"queryid {qid}"
+    if not plan.query:
+        return None
+    digest = hashlib.blake2b(normalize_query(plan.query).encode(), digest_size=4).hexdigest()
+    return f"q{digest}"
+
+
+def plan_ref(plan: Plan) -> str:
+    """``file#index`` (or ``run#index``) naming one plan of a file, folder or log."""
+    name = Path(plan.path).name if plan.path else (plan.run or "plan")
+    return f"{name}#{plan.index}"
+
+
+def query_groups(plans: Sequence[Plan]) -> pd.DataFrame:
+    """Plans grouped by query: how often each ran, its total / mean / max duration, its worst plan.
+
+    Plans group by ``Query Identifier`` when EXPLAIN VERBOSE printed it, else by their query text with
+    literals normalized (:func:`normalize_query`); a plan without either is a group of its own. The
+    duration is the execution time (auto_explain: the logged duration).
+
+    Returns
+    -------
+    DataFrame
+        One row per group, largest total first: ``query_group``, ``query`` (normalized text or
+        ``None``), ``plans``, ``total_time_s``, ``mean_time_s``, ``max_time_s``, ``worst_plan``
+        (position in *plans*), ``worst_plan_ref`` (``file#index``), ``time_ratio`` (share of all
+        plans' time).
+
+    Examples
+    --------
+    >>> import perfnb
+    >>> plans = perfnb.read_plans("data/samples/plans/auto_explain/workload.log")
+    >>> g = query_groups(plans)
+    >>> int(g["plans"].sum()) == len(plans), int(g["plans"].max())
+    (True, 6)
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    for k, plan in enumerate(plans):
+        key = query_group(plan) or f"plan {plan_ref(plan)}"
+        t = plan.total_time_s
+        t = 0.0 if t != t else float(t)
+        row = rows.get(key)
+        if row is None:
+            query = normalize_query(plan.query) if plan.query else None
+            rows[key] = row = {
+                "query_group": key, "query": query, "plans": 0, "total_time_s": 0.0,
+                "max_time_s": -1.0, "worst_plan": k, "worst_plan_ref": plan_ref(plan),
+            }  # fmt: skip
+        row["plans"] += 1
+        row["total_time_s"] += t
+        if t > row["max_time_s"]:
+            row["max_time_s"] = t
+            row["worst_plan"] = k
+            row["worst_plan_ref"] = plan_ref(plan)
+    cols = ["query_group", "query", "plans", "total_time_s", "mean_time_s", "max_time_s",
+            "worst_plan", "worst_plan_ref", "time_ratio"]  # fmt: skip
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    out = pd.DataFrame(list(rows.values()))
+    out["mean_time_s"] = out["total_time_s"] / out["plans"]
+    total = float(out["total_time_s"].sum())
+    out["time_ratio"] = out["total_time_s"] / total if total > 0 else np.nan
+    out = out.sort_values(["total_time_s", "plans"], ascending=False, kind="stable")
+    out["query"] = out["query"].astype("string")
+    return out[cols].reset_index(drop=True)

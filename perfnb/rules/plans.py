@@ -17,12 +17,18 @@ from typing import Any
 
 import pandas as pd
 
-from perfnb.analysis.plans import node_label
+from perfnb.analysis.plans import node_label, normalize_query, plan_ref, query_group
 from perfnb.findings import Finding, Rule, Severity, Thresholds, rule, threshold
 from perfnb.io.explain import Plan
 from perfnb.io.pg_stat_statements import StatementStats, TableUsage
 
 threshold("plan_min_time_s", 0.01, "Plans faster than this get no time-share findings.", unit="s")
+threshold(
+    "plan_finding_min_ratio",
+    0.01,
+    "Share of its plan's time a node needs before any node finding (a cheap node is not worth it).",
+    unit="ratio",
+)
 threshold(
     "plan_seq_scan_removed_min_ratio", 0.9, "Share of rows a scan's filter removes that is a finding.",
     unit="ratio",
@@ -101,13 +107,70 @@ def _filter_columns(text: str | None) -> list[str]:
     return cols
 
 
+_TRGM = re.compile(
+    r"\(*\s*(?:\w+\.)?\"?([A-Za-z_][A-Za-z0-9_]*)\"?\)?(?:::\w+)?\s*"
+    r"(?:!?~~\*|!?~\*?(?!~)|~~\s*'%|LIKE\s*'%|ILIKE)",
+    re.I,
+)
+
+
+def _trigram_columns(text: str | None) -> list[str]:
+    """Columns matched with ``LIKE '%…'``, ``ILIKE`` (``~~*``) or a regex (``~``): a B-tree cannot help.
+
+    >>> _trigram_columns("(orders.note ~~ '%xx%'::text)"), _trigram_columns("(email ~ '^u'::text)")
+    (['note'], ['email'])
+    >>> _trigram_columns("(note ~~ 'x%'::text)")
+    []
+    """
+    if not isinstance(text, str):
+        return []
+    return list(dict.fromkeys(m.group(1) for m in _TRGM.finditer(text)))
+
+
 def _loc(plan: Plan, row: dict[str, Any] | None) -> str:
-    """``node 3: Seq Scan on orders``, plus the query when known (so a log's plans stay apart)."""
-    where = "plan" if row is None else f"node {row['node_id']}: {node_label(row)}"
+    """Where: the plan (its query group, or file and plan index) and the node with its path.
+
+    ``q1a2b3c4d node 5: Aggregate › Nested Loop › Index Scan on customers — SELECT …`` for logged
+    plans (the same location for every plan of one query, so repeats group), or
+    ``seq_scan_filter.json#0 node 0: Seq Scan on orders`` for a plan file.
+    """
+    # logged plans carry their query: name its group; an EXPLAIN file is named by file and position
+    where = (query_group(plan) or plan_ref(plan)) if plan.query else plan_ref(plan)
+    if row is not None:
+        where += f" node {row['node_id']}: {_node_path(plan, row)}"
     if plan.query:
-        q = " ".join(plan.query.split())
+        q = normalize_query(plan.query)
         where += f" — {q[:77] + '…' if len(q) > 80 else q}"
     return where
+
+
+def _node_path(plan: Plan, row: dict[str, Any]) -> str:
+    """``Aggregate › Nested Loop › Index Scan using pk on t``: ancestors' types, then the node."""
+    rows = plan.records()
+    names = [node_label(row)]
+    p = row["parent_id"]
+    while p is not None and p is not pd.NA and not (isinstance(p, float) and math.isnan(p)):
+        parent = rows[int(p)]
+        names.append(str(parent["node_type"]))
+        p = parent["parent_id"]
+    if len(names) > 5:
+        names = [*names[:4], "…"]
+    return " › ".join(reversed(names))
+
+
+def _share(plan: Plan, row: dict[str, Any]) -> float:
+    """The node's inclusive time as a share of its plan's time (NaN without ANALYZE)."""
+    total = plan.total_time_s
+    t = row["total_time_s"]
+    if not total or total != total or t is None or t != t:
+        return float("nan")
+    return float(t) / float(total)
+
+
+def _minor(plan: Plan, row: dict[str, Any], th: Thresholds) -> bool:
+    """True for a node below ``plan_finding_min_ratio`` of its plan's time: no finding on it."""
+    share = _share(plan, row)
+    return share == share and share < th["plan_finding_min_ratio"]
 
 
 def _records(plan: Plan) -> list[dict[str, Any]]:
@@ -119,8 +182,13 @@ def _val(x: Any) -> float:
 
 
 def _work_mem(plan: Plan) -> str:
+    """What the plan says about work_mem: only EXPLAIN (SETTINGS) / auto_explain.log_settings know."""
     wm = plan.settings.get("work_mem")
-    return f"work_mem is {wm}" if wm else "work_mem is the default 4MB"
+    if wm:
+        return f"work_mem is {wm}"
+    if "Settings" in plan.raw:  # SETTINGS lists every changed planner setting; work_mem is not
+        return "work_mem is at its default (4MB unless the server config changed it)"
+    return "work_mem is not recorded in this plan (EXPLAIN (SETTINGS) shows it)"
 
 
 def _mb_up(nbytes: float) -> str:
@@ -136,15 +204,19 @@ def _mb_up(nbytes: float) -> str:
     "seq-scan-filter",
     applies_to=Plan,
     severity=Severity.warning,
-    thresholds=("plan_seq_scan_removed_min_ratio", "plan_seq_scan_min_rows"),
-)
+    thresholds=(
+        "plan_seq_scan_removed_min_ratio", "plan_seq_scan_min_rows", "plan_finding_min_ratio"
+    ),
+)  # fmt: skip
 def seq_scan_filter(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     """A sequential scan whose filter removes most of the rows it reads.
 
     Why: the whole table is read to keep a few rows; an index on the filtered column(s) reads only those.
     Fix: ``CREATE INDEX ON <table> (<columns from the filter>)`` (equality columns first), then re-run
-    EXPLAIN. False positives: small tables (threshold ``plan_seq_scan_min_rows``), filters on expressions
-    that an index cannot serve, queries that really need most rows.
+    EXPLAIN. A B-tree cannot serve ``LIKE '%…%'``, ``ILIKE`` or a regular expression: for those the
+    advice is a trigram index (``pg_trgm``, GIN or GiST). Nodes below ``plan_finding_min_ratio`` of
+    the plan's time get no finding. False positives: small tables (threshold ``plan_seq_scan_min_rows``),
+    filters on expressions that an index cannot serve, queries that really need most rows.
     """
     if not plan.analyzed:
         return
@@ -157,18 +229,34 @@ def seq_scan_filter(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
         if (
             read < th["plan_seq_scan_min_rows"]
             or removed / read < th["plan_seq_scan_removed_min_ratio"]
+            or _minor(plan, row, th)
         ):
             continue
         cols = _filter_columns(row["filter"])
         table = row["relation"] or "the table"
-        index = f"CREATE INDEX ON {table} ({', '.join(cols)});" if cols else None
+        trgm = _trigram_columns(row["filter"])
+        index: str | None
+        if trgm:
+            index = (
+                "a B-tree cannot serve this pattern match; use a trigram index: CREATE EXTENSION "
+                f"IF NOT EXISTS pg_trgm; CREATE INDEX ON {table} USING gin ({trgm[0]} gin_trgm_ops);"
+            )
+        else:
+            index = f"CREATE INDEX ON {table} ({', '.join(cols)});" if cols else None
         share = _val(row["self_ratio"])
+        loops = _val(row["loops"])
+        if kept == 0 and loops > 1 and _val(row["actual_rows"]) == 0:
+            # per-loop rows are rounded to whole rows before PG18: 0 means under half a row per loop
+            kept_text = f"at most {math.ceil(loops / 2) - 1:,.0f} (rows per loop round to 0)"
+        else:
+            kept_text = f"{kept:,.0f}"
         yield r.finding(
             run=plan.run,
-            title=f"Seq Scan on {table} reads {read:,.0f} rows to keep {kept:,.0f}",
+            title=f"Seq Scan on {table} reads {read:,.0f} rows to keep {kept_text}",
             location=_loc(plan, row),
             severity=Severity.critical if share >= 0.5 and removed / read >= 0.99 else None,
             evidence={
+                "plan": plan_ref(plan),
                 "rows_read": read,
                 "rows_kept": kept,
                 "removed_ratio": removed / read,
@@ -178,7 +266,9 @@ def seq_scan_filter(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
                 "columns": cols,
             },
             recommendation=(
-                f"Add an index on the filtered column(s): {index}"
+                f"Index the pattern-matched column ({index})"
+                if trgm
+                else f"Add an index on the filtered column(s): {index}"
                 if index
                 else "Add an index matching the filter expression (an expression index if needed)."
             ),
@@ -189,7 +279,12 @@ def seq_scan_filter(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     "PG002",
     "row-misestimate",
     applies_to=Plan,
-    thresholds=("plan_misestimate_min_factor", "plan_misestimate_min_rows"),
+    thresholds=(
+        "plan_misestimate_min_factor",
+        "plan_misestimate_min_rows",
+        "plan_finding_min_ratio",
+        "plan_min_time_s",
+    ),
 )
 def row_misestimate(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     """The planner's row estimate is off by a large factor.
@@ -198,9 +293,13 @@ def row_misestimate(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     picks a nested loop where a hash join was needed (or the reverse). Fix: ``ANALYZE`` the table; for
     correlated columns ``CREATE STATISTICS … (dependencies, mcv) ON a, b FROM t``; raise the column's
     statistics target. Only the deepest misestimated node of a branch is reported (errors propagate up).
-    False positives: estimates below ``plan_misestimate_min_rows``.
+    Not reported: a scan whose filter is a pattern match (``LIKE '%…%'``, ``ILIKE``, a regex: the planner
+    guesses their selectivity, no statistics fix it), an over-estimate on a node that a LIMIT above it stopped early (it was asked for
+    fewer rows than it would have produced: a Sort under a Limit returns the first rows only), nodes
+    below ``plan_finding_min_ratio`` of the plan's time, estimates below ``plan_misestimate_min_rows``,
+    plans faster than ``plan_min_time_s`` (a wrong plan choice cannot cost much there).
     """
-    if not plan.analyzed:
+    if not plan.analyzed or plan.total_time_s < th["plan_min_time_s"]:
         return
     rows = _records(plan)
     hits = []
@@ -208,6 +307,10 @@ def row_misestimate(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
         f = _val(row["estimate_factor"])
         big = max(_val(row["actual_rows"]), _val(row["plan_rows"]))
         if f >= th["plan_misestimate_min_factor"] and big >= th["plan_misestimate_min_rows"]:
+            if row["estimate_direction"] == "over" and _cut_short(rows, row):
+                continue
+            if _trigram_columns(row["filter"]) and not row["index_cond"]:
+                continue  # pattern selectivity is a fixed guess: ANALYZE / statistics cannot fix it
             hits.append(row)
     hit_ids = {h["node_id"] for h in hits}
     parents = {row["node_id"]: row["parent_id"] for row in rows}
@@ -221,6 +324,8 @@ def row_misestimate(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
         ):
             continue
         reported.add(row["node_id"])
+        if _minor(plan, row, th):
+            continue
         tables = [row["relation"]] if row["relation"] else []
         cols = _filter_columns(row["filter"]) + _filter_columns(row["index_cond"])
         stats = (
@@ -238,6 +343,7 @@ def row_misestimate(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
             location=_loc(plan, row),
             severity=Severity.critical if f >= 1000 else None,
             evidence={
+                "plan": plan_ref(plan),
                 "actual_rows": row["actual_rows"],
                 "plan_rows": row["plan_rows"],
                 "estimate_factor": f,
@@ -246,6 +352,35 @@ def row_misestimate(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
             },
             recommendation=f"Refresh or extend the statistics: {stats}",
         )
+
+
+def _memoized(row: dict[str, Any]) -> bool:
+    """A Memoize answering at least 90 % of its lookups from its cache (summed over processes)."""
+    hits, misses = _val(row["cache_hits"]), _val(row["cache_misses"])
+    return row["node_type"] == "Memoize" and hits + misses > 0 and hits / (hits + misses) >= 0.9
+
+
+#: nodes that read all their input before returning a row: a LIMIT above them does not stop their input
+_BLOCKING = frozenset(
+    ("Sort", "Incremental Sort", "Hash", "HashAggregate", "SetOp", "Materialize", "WindowAgg")
+)
+
+
+def _cut_short(rows: list[dict[str, Any]], row: dict[str, Any]) -> bool:
+    """True when a Limit above *row* may have stopped it early (no blocking node in between).
+
+    The node itself may be blocking (a Sort under a Limit returns only the first rows it sorted).
+    """
+    p = row["parent_id"]
+    while p is not None and p is not pd.NA and not (isinstance(p, float) and math.isnan(p)):
+        parent = rows[int(p)]
+        nt = parent["node_type"]
+        if nt == "Limit":
+            return True
+        if nt in _BLOCKING or (nt == "Aggregate" and parent["strategy"] in ("Hashed", "Plain")):
+            return False
+        p = parent["parent_id"]
+    return False
 
 
 def _is_ancestor(a: int, b: int, parents: dict[int, Any]) -> bool:
@@ -257,7 +392,7 @@ def _is_ancestor(a: int, b: int, parents: dict[int, Any]) -> bool:
     return False
 
 
-@rule("PG003", "sort-spill", applies_to=Plan)
+@rule("PG003", "sort-spill", applies_to=Plan, thresholds=("plan_finding_min_ratio",))
 def sort_spill(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     """A sort that spilled to disk (``Sort Space Type: Disk``, external merge).
 
@@ -267,7 +402,7 @@ def sort_spill(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     """
     for row in _records(plan):
         method = str(row["sort_method"] or "")
-        if row["sort_space_type"] != "Disk" and "external" not in method:
+        if (row["sort_space_type"] != "Disk" and "external" not in method) or _minor(plan, row, th):
             continue
         used = _val(row["sort_space_used_bytes"])
         yield r.finding(
@@ -275,6 +410,7 @@ def sort_spill(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
             title=f"{node_label(row)} spilled {used / 2**20:.1f} MiB to disk ({method})",
             location=_loc(plan, row),
             evidence={
+                "plan": plan_ref(plan),
                 "sort_method": method,
                 "disk_bytes": used,
                 "self_time_s": row["self_time_s"],
@@ -287,7 +423,7 @@ def sort_spill(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
         )
 
 
-@rule("PG004", "hash-spill", applies_to=Plan)
+@rule("PG004", "hash-spill", applies_to=Plan, thresholds=("plan_finding_min_ratio",))
 def hash_spill(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     """A hash (join or aggregate) that needed more than one batch, i.e. spilled to temp files.
 
@@ -296,7 +432,7 @@ def hash_spill(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     """
     for row in _records(plan):
         batches = _val(row["hash_batches"])
-        if batches <= 1:
+        if batches <= 1 or _minor(plan, row, th):
             continue
         peak = _val(row["peak_memory_bytes"]) or _val(row["disk_usage_bytes"])
         need = peak * batches if peak else 0.0
@@ -305,6 +441,7 @@ def hash_spill(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
             title=f"{node_label(row)} ran in {batches:.0f} batches (spilled to disk)",
             location=_loc(plan, row),
             evidence={
+                "plan": plan_ref(plan),
                 "hash_batches": batches,
                 "original_hash_batches": row["original_hash_batches"],
                 "peak_memory_bytes": peak,
@@ -319,7 +456,7 @@ def hash_spill(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
         )
 
 
-@rule("PG005", "lossy-bitmap", applies_to=Plan)
+@rule("PG005", "lossy-bitmap", applies_to=Plan, thresholds=("plan_finding_min_ratio",))
 def lossy_bitmap(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     """A bitmap heap scan went lossy: the bitmap did not fit ``work_mem`` and keeps whole pages.
 
@@ -329,7 +466,7 @@ def lossy_bitmap(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     """
     for row in _records(plan):
         lossy = _val(row["lossy_heap_blocks"])
-        if lossy <= 0:
+        if lossy <= 0 or _minor(plan, row, th):
             continue
         pages = lossy + _val(row["exact_heap_blocks"])
         yield r.finding(
@@ -337,6 +474,7 @@ def lossy_bitmap(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
             title=f"{node_label(row)}: {lossy:,.0f} lossy heap blocks",
             location=_loc(plan, row),
             evidence={
+                "plan": plan_ref(plan),
                 "lossy_heap_blocks": lossy,
                 "exact_heap_blocks": row["exact_heap_blocks"],
                 "rows_removed_by_index_recheck": row["rows_removed_by_index_recheck"],
@@ -374,7 +512,9 @@ def slow_node(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
             location=_loc(plan, row),
             severity=Severity.critical if share >= 0.9 else None,
             evidence={
+                "plan": plan_ref(plan),
                 "self_time_s": row["self_time_s"],
+                "self_time_uncertainty_s": row["self_time_uncertainty_s"],
                 "self_ratio": share,
                 "loops": row["loops"],
                 "actual_rows_total": row["actual_rows_total"],
@@ -387,7 +527,12 @@ def slow_node(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     "PG007",
     "nested-loop-heavy",
     applies_to=Plan,
-    thresholds=("plan_nested_loop_min_loops", "plan_node_min_ratio", "plan_min_time_s"),
+    thresholds=(
+        "plan_nested_loop_min_loops",
+        "plan_node_min_ratio",
+        "plan_min_time_s",
+        "plan_finding_min_ratio",
+    ),
 )
 def nested_loop_heavy(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     """A nested loop runs its inner side many times and takes a real share of the time.
@@ -395,7 +540,8 @@ def nested_loop_heavy(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     Why: each outer row re-runs the inner side; with many outer rows a hash or merge join reading each
     side once is cheaper. Often caused by an under-estimate of the outer rows. Fix: check the outer
     estimate (``ANALYZE``), make sure the inner side uses an index on the join key, or let the planner
-    choose a hash join (``enable_nestloop`` only to test).
+    choose a hash join (``enable_nestloop`` only to test). Not reported when the inner side takes
+    less than ``plan_finding_min_ratio`` of the plan (a Memoize answering from its cache).
     """
     if not plan.analyzed or plan.total_time_s < th["plan_min_time_s"]:
         return
@@ -419,12 +565,16 @@ def nested_loop_heavy(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
         share = _val(row["total_time_s"]) / total if total else 0.0
         if loops < th["plan_nested_loop_min_loops"] or share < th["plan_node_min_ratio"]:
             continue
+        if _minor(plan, inner[0], th) or _memoized(inner[0]):
+            continue  # the inner side is cheap however often it runs (a Memoize hit costs ~0)
         yield r.finding(
             run=plan.run,
             title=f"Nested Loop runs {node_label(inner[0])} {loops:,.0f} times",
             location=_loc(plan, row),
             evidence={
+                "plan": plan_ref(plan),
                 "inner_loops": loops,
+                "inner_time_s": inner[0]["total_time_s"],
                 "total_time_s": row["total_time_s"],
                 "time_ratio": share,
             },
@@ -435,7 +585,12 @@ def nested_loop_heavy(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
         )
 
 
-@rule("PG008", "heap-fetches", applies_to=Plan, thresholds=("plan_heap_fetch_min_ratio",))
+@rule(
+    "PG008",
+    "heap-fetches",
+    applies_to=Plan,
+    thresholds=("plan_heap_fetch_min_ratio", "plan_finding_min_ratio"),
+)
 def heap_fetches(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     """An Index Only Scan visits the heap for many rows (visibility map out of date).
 
@@ -449,12 +604,15 @@ def heap_fetches(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
         returned = _val(row["actual_rows_total"]) + _val(row["rows_removed_by_filter"])
         if fetches < 100 or fetches / max(returned, 1.0) < th["plan_heap_fetch_min_ratio"]:
             continue
+        if _minor(plan, row, th):
+            continue
         table = row["relation"] or "the table"
         yield r.finding(
             run=plan.run,
             title=f"{node_label(row)} fetched {fetches:,.0f} heap tuples for {returned:,.0f} rows",
             location=_loc(plan, row),
             evidence={
+                "plan": plan_ref(plan),
                 "heap_fetches": fetches,
                 "rows": returned,
                 "ratio": fetches / max(returned, 1.0),
@@ -488,6 +646,7 @@ def planning_time(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
         title=f"Planning takes {pt * 1e3:.1f} ms, {share:.0%} of the statement",
         location=_loc(plan, None),
         evidence={
+            "plan": plan_ref(plan),
             "planning_time_s": pt,
             "execution_time_s": et,
             "planning_ratio": share,
@@ -522,6 +681,7 @@ def jit_time(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
         title=f"JIT takes {jt * 1e3:.0f} ms, {jt / et:.0%} of execution",
         location=_loc(plan, None),
         evidence={
+            "plan": plan_ref(plan),
             "jit_time_s": jt,
             "execution_time_s": et,
             "jit_ratio": jt / et,
