@@ -1,7 +1,7 @@
 """Plan analyses: the self-time model for EXPLAIN ANALYZE trees, plan comparison, top nodes.
 
 Entry points: :func:`query_groups` (plans grouped by query: count, total/mean/max time, worst
-plan), :func:`self_times` (used by the EXPLAIN reader; documented below), :func:`compare_plans`
+plan), :func:`group_hotspots` (the top nodes of the worst plan of each top group), :func:`self_times` (used by the EXPLAIN reader; documented below), :func:`compare_plans`
 (re-exported as ``perfnb.compare_plans``), :func:`top_nodes`.
 
 How self time is computed
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ROUNDING_S",
     "compare_plans",
+    "group_hotspots",
     "normalize_query",
     "plan_ref",
     "query_group",
@@ -372,3 +373,39 @@ def query_groups(plans: Sequence[Plan]) -> pd.DataFrame:
     out = out.sort_values(["total_time_s", "plans"], ascending=False, kind="stable")
     out["query"] = out["query"].astype("string")
     return out[cols].reset_index(drop=True)
+
+
+def group_hotspots(plans: Sequence[Plan], *, top: int = 3, n: int = 5) -> pd.DataFrame:
+    """Where the worst plan of each of the *top* query groups spends its time (its *n* top nodes).
+
+    Returns
+    -------
+    DataFrame
+        One row per node: ``query_group``, ``plans`` (in the group), ``group_time_s`` (total),
+        ``worst_plan_ref``, ``plan_time_s`` (the worst plan's time), ``label``, ``self_time_s``,
+        ``self_ratio`` (of the worst plan), ``loops``.
+
+    Examples
+    --------
+    >>> import perfnb
+    >>> plans = perfnb.read_plans("data/samples/plans/auto_explain/workload.log")
+    >>> h = group_hotspots(plans, top=2, n=1)
+    >>> h["query_group"].nunique(), len(h)
+    (2, 2)
+    """
+    groups = query_groups(plans).head(top)
+    frames = []
+    for g in groups.to_dict("records"):
+        plan = plans[int(g["worst_plan"])]
+        nodes = top_nodes(plan, n)
+        nodes.insert(0, "plan_time_s", plan.total_time_s)
+        nodes.insert(0, "worst_plan_ref", g["worst_plan_ref"])
+        nodes.insert(0, "group_time_s", g["total_time_s"])
+        nodes.insert(0, "plans", g["plans"])
+        nodes.insert(0, "query_group", g["query_group"])
+        frames.append(nodes)
+    cols = ["query_group", "plans", "group_time_s", "worst_plan_ref", "plan_time_s", "label",
+            "self_time_s", "self_ratio", "loops"]  # fmt: skip
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(frames, ignore_index=True)[cols]
