@@ -38,7 +38,7 @@ def test_hotspots_explain_the_worst_plan_of_each_top_group() -> None:
     h = group_hotspots(plans, top=3, n=5)
     top3 = query_groups(plans).head(3)
     assert h["query_group"].unique().tolist() == top3["query_group"].tolist()
-    for ref, part in h.groupby("worst_plan_ref"):
+    for _ref, part in h.groupby("worst_plan_ref"):
         assert part["self_time_s"].is_monotonic_decreasing
         assert part["self_ratio"].sum() <= 1 + 1e-9
 
