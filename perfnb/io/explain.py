@@ -323,10 +323,28 @@ def _walk(plan: Mapping[str, Any], key0: str, path: Any) -> _Walk:
     return nodes, parents, depths, keys, launched, unders, procs_l, gids
 
 
+def _gets(nodes: list[Mapping[str, Any]], present: set[str], name: str, alt: str = "") -> list[Any]:
+    """One field of every node as is (``None`` when absent), or *alt* where *name* is absent."""
+    if name not in present:
+        if alt and alt in present:
+            return [nd.get(alt) for nd in nodes]
+        return [None] * len(nodes)
+    if alt and alt in present:
+        return [nd.get(name, nd.get(alt)) for nd in nodes]
+    return [nd.get(name) for nd in nodes]
+
+
 def _floats(
-    nodes: list[Mapping[str, Any]], name: str, keys: list[str], path: Any, scale: float = 1.0
+    nodes: list[Mapping[str, Any]],
+    present: set[str],
+    name: str,
+    keys: list[str],
+    path: Any,
+    scale: float = 1.0,
 ) -> np.ndarray:
     """One numeric field of every node as float64 (NaN when absent); bad values name the node."""
+    if name not in present:
+        return np.full(len(nodes), np.nan)
     values = [n.get(name) for n in nodes]
     if set(map(type, values)) <= _NUMERIC_TYPES:
         arr = np.array([np.nan if v is None else v for v in values], dtype="float64")
@@ -335,8 +353,11 @@ def _floats(
     return arr * scale if scale != 1.0 else arr
 
 
-def _texts_of(nodes: list[Mapping[str, Any]], *names: str) -> list[Any]:
+def _texts_of(nodes: list[Mapping[str, Any]], present: set[str], *names: str) -> list[Any]:
     """First present of *names* per node, as text (never a dict in a column)."""
+    names = tuple(n for n in names if n in present)
+    if not names:
+        return [None] * len(nodes)
     if len(names) == 1:
         values = [n.get(names[0]) for n in nodes]
     elif len(names) == 2:
@@ -399,35 +420,37 @@ def _columns(walks: list[_Walk], path: Any) -> dict[str, Any]:
             node_ids += range(len(w[0]))
             starts.append(len(nodes))
     n = len(nodes)
+    # the keys any node has: a column whose key no node has is filled without a lookup per node
+    present: set[str] = set().union(*nodes)
     cols: dict[str, Any] = {}
-    loops = _floats(nodes, "Actual Loops", keys, path)
-    t = _floats(nodes, "Actual Total Time", keys, path)
-    rows = _floats(nodes, "Actual Rows", keys, path)
-    prows = _floats(nodes, "Plan Rows", keys, path)
+    loops = _floats(nodes, present, "Actual Loops", keys, path)
+    t = _floats(nodes, present, "Actual Total Time", keys, path)
+    rows = _floats(nodes, present, "Actual Rows", keys, path)
+    prows = _floats(nodes, present, "Plan Rows", keys, path)
     procs = np.asarray(procs_l, dtype="float64")
     cols["node_id"] = node_ids
     cols["parent_id"] = parents
     cols["depth"] = depths
     cols["node_type"] = [nd["Node Type"] for nd in nodes]
-    cols["relation"] = _texts_of(nodes, "Relation Name")
-    cols["schema_name"] = _texts_of(nodes, "Schema")
-    cols["index_name"] = _texts_of(nodes, "Index Name")
-    cols["alias"] = _texts_of(nodes, "Alias")
-    cols["cte_name"] = _texts_of(nodes, "CTE Name")
-    cols["parent_relationship"] = _texts_of(nodes, "Parent Relationship")
-    cols["subplan_name"] = _texts_of(nodes, "Subplan Name")
-    cols["strategy"] = _texts_of(nodes, "Strategy", "Join Type", "Scan Direction")
+    cols["relation"] = _texts_of(nodes, present, "Relation Name")
+    cols["schema_name"] = _texts_of(nodes, present, "Schema")
+    cols["index_name"] = _texts_of(nodes, present, "Index Name")
+    cols["alias"] = _texts_of(nodes, present, "Alias")
+    cols["cte_name"] = _texts_of(nodes, present, "CTE Name")
+    cols["parent_relationship"] = _texts_of(nodes, present, "Parent Relationship")
+    cols["subplan_name"] = _texts_of(nodes, present, "Subplan Name")
+    cols["strategy"] = _texts_of(nodes, present, "Strategy", "Join Type", "Scan Direction")
     cols["parallel_aware"] = [
         v if isinstance(v, bool) else None for v in (nd.get("Parallel Aware") for nd in nodes)
     ]
-    cols["startup_cost"] = _floats(nodes, "Startup Cost", keys, path)
-    cols["total_cost"] = _floats(nodes, "Total Cost", keys, path)
+    cols["startup_cost"] = _floats(nodes, present, "Startup Cost", keys, path)
+    cols["total_cost"] = _floats(nodes, present, "Total Cost", keys, path)
     cols["plan_rows"] = prows
     cols["actual_rows"] = rows
     with np.errstate(all="ignore"):
         cols["actual_rows_total"] = rows * loops
         cols["loops"] = loops
-        cols["workers_planned"] = [nd.get("Workers Planned") for nd in nodes]
+        cols["workers_planned"] = _gets(nodes, present, "Workers Planned")
         cols["workers_launched"] = launched
         cols["processes"] = procs
         ran = (loops > 0) & ~np.isnan(prows)
@@ -443,36 +466,38 @@ def _columns(walks: list[_Walk], path: Any) -> dict[str, Any]:
             ("rows_removed_by_join_filter", "Rows Removed by Join Filter"),
             ("rows_removed_by_index_recheck", "Rows Removed by Index Recheck"),
         ):
-            v = _floats(nodes, name, keys, path)
+            v = _floats(nodes, present, name, keys, path)
             cols[col] = np.where(has_loops, v * loops, v)
-        cols["startup_time_s"] = _floats(nodes, "Actual Startup Time", keys, path, 1e-3)
+        cols["startup_time_s"] = _floats(nodes, present, "Actual Startup Time", keys, path, 1e-3)
         cols["time_per_loop_s"] = t * 1e-3
         cols["total_time_s"] = np.where(has_loops, t * 1e-3 * loops / procs, np.nan)
     for col, name in _BLOCK_COLS.items():
-        cols[col] = [nd.get(name) for nd in nodes]
+        cols[col] = _gets(nodes, present, name)
     cols["io_read_time_s"] = _io_col(
-        nodes, "I/O Read Time", "Shared I/O Read Time", "Local I/O Read Time"
+        nodes, present, "I/O Read Time", "Shared I/O Read Time", "Local I/O Read Time"
     )
     cols["io_write_time_s"] = _io_col(
-        nodes, "I/O Write Time", "Shared I/O Write Time", "Local I/O Write Time"
+        nodes, present, "I/O Write Time", "Shared I/O Write Time", "Local I/O Write Time"
     )
-    cols["temp_io_read_time_s"] = _floats(nodes, "Temp I/O Read Time", keys, path, 1e-3)
-    cols["temp_io_write_time_s"] = _floats(nodes, "Temp I/O Write Time", keys, path, 1e-3)
-    cols["filter"] = _texts_of(nodes, "Filter", "Join Filter")
-    cols["index_cond"] = _texts_of(nodes, "Index Cond", "Recheck Cond", "Hash Cond", "Merge Cond")
-    sk = _sort_keys(nodes)
+    cols["temp_io_read_time_s"] = _floats(nodes, present, "Temp I/O Read Time", keys, path, 1e-3)
+    cols["temp_io_write_time_s"] = _floats(nodes, present, "Temp I/O Write Time", keys, path, 1e-3)
+    cols["filter"] = _texts_of(nodes, present, "Filter", "Join Filter")
+    cols["index_cond"] = _texts_of(
+        nodes, present, "Index Cond", "Recheck Cond", "Hash Cond", "Merge Cond"
+    )
+    sk = _sort_keys(nodes) if {"Sort Key", "Group Key"} & present else [None] * n
     cols["sort_key"] = sk
-    cols["sort_method"] = _texts_of(nodes, "Sort Method")
-    cols["sort_space_type"] = _texts_of(nodes, "Sort Space Type")
-    cols["sort_space_used_bytes"] = _floats(nodes, "Sort Space Used", keys, path, 1024.0)
-    cols["hash_batches"] = [nd.get("Hash Batches", nd.get("HashAgg Batches")) for nd in nodes]
-    cols["original_hash_batches"] = [nd.get("Original Hash Batches") for nd in nodes]
-    peak = _floats(nodes, "Peak Memory Usage", keys, path, 1024.0)
-    if any("Peak Memory Usage (kB)" in nd for nd in nodes):  # older spelling
-        old = _floats(nodes, "Peak Memory Usage (kB)", keys, path, 1024.0)
+    cols["sort_method"] = _texts_of(nodes, present, "Sort Method")
+    cols["sort_space_type"] = _texts_of(nodes, present, "Sort Space Type")
+    cols["sort_space_used_bytes"] = _floats(nodes, present, "Sort Space Used", keys, path, 1024.0)
+    cols["hash_batches"] = _gets(nodes, present, "Hash Batches", "HashAgg Batches")
+    cols["original_hash_batches"] = _gets(nodes, present, "Original Hash Batches")
+    peak = _floats(nodes, present, "Peak Memory Usage", keys, path, 1024.0)
+    if "Peak Memory Usage (kB)" in present:  # older spelling
+        old = _floats(nodes, present, "Peak Memory Usage (kB)", keys, path, 1024.0)
         peak = np.where(np.isnan(peak), old, peak)
     cols["peak_memory_bytes"] = peak
-    cols["disk_usage_bytes"] = _floats(nodes, "Disk Usage", keys, path, 1024.0)
+    cols["disk_usage_bytes"] = _floats(nodes, present, "Disk Usage", keys, path, 1024.0)
     for col, name in (
         ("heap_fetches", "Heap Fetches"),
         ("exact_heap_blocks", "Exact Heap Blocks"),
@@ -480,7 +505,7 @@ def _columns(walks: list[_Walk], path: Any) -> dict[str, Any]:
         ("cache_hits", "Cache Hits"),
         ("cache_misses", "Cache Misses"),
     ):
-        cols[col] = [nd.get(name) for nd in nodes]
+        cols[col] = _gets(nodes, present, name)
     # InitPlan consumers are found by text search: only plans that have InitPlans need the text
     has_init = "InitPlan" in cols["parent_relationship"]
     cols["_texts"] = (
@@ -493,7 +518,7 @@ def _columns(walks: list[_Walk], path: Any) -> dict[str, Any]:
     tl = t.tolist()
     ll = loops.tolist()
     plan_k = 0
-    for g, nd in enumerate(nodes):
+    for g, nd in enumerate(nodes if "Workers" in present else ()):
         workers = nd.get("Workers")
         if isinstance(workers, list) and workers:
             while g >= starts[plan_k + 1]:
@@ -619,8 +644,12 @@ def _add_workers(
     return max(wmax, leader) * 1e-3
 
 
-def _io_col(nodes: list[Mapping[str, Any]], old: str, shared: str, local: str) -> list[float]:
+def _io_col(
+    nodes: list[Mapping[str, Any]], present: set[str], old: str, shared: str, local: str
+) -> list[float]:
     """An I/O time column: PG ≤16 ``old`` or the PG17 shared + local split, in seconds."""
+    if old not in present and shared not in present and local not in present:
+        return [np.nan] * len(nodes)
     out = [_ms(v) if (v := nd.get(old)) is not None else None for nd in nodes]
     if None in out:
         out = [
