@@ -9,14 +9,25 @@
   flatten (walk the tree, one dict per node without its children, ``pd.DataFrame``). perfnb:
   ``plans_from_json`` + ``.nodes``. Target ≤ 1.5×.
 
-Run: ``.venv/bin/python benchmarks/bench_plans.py`` (best of 5, interleaved).
+* **Large log in bounded memory** (issue 20.2): the workload log replicated to ``--large-mb`` MB (default
+  50; the README's figure uses 200). Floor: split + ``json.loads`` of every plan (in one process);
+  perfnb: :func:`perfnb.io.plan_scan.scan_auto_explain` (stream engine, 64 MB partitions), query groups
+  and the worst plan per group. Each runs in a fresh process; peak RSS is that process's. Target ≤ 3×
+  the floor, < 1 GB.
+
+Run: ``.venv/bin/python benchmarks/bench_plans.py [--large-mb 200]`` (best of 5, interleaved).
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
+import itertools
 import json
 import re
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -86,7 +97,7 @@ def build_log(path: Path, n_plans: int = 700) -> int:
     """A stderr log of *n_plans* auto_explain entries replicated from the real workload log."""
     text = WORKLOAD.read_text()
     starts = [m.start() for m in _ENTRY.finditer(text)] + [len(text)]
-    entries = [text[a:b] for a, b in zip(starts, starts[1:], strict=False)]
+    entries = [text[a:b] for a, b in itertools.pairwise(starts)]
     out = []
     for k in range(n_plans):
         e = entries[k % len(entries)]
@@ -124,7 +135,76 @@ def pandas_flatten(text: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def build_large_log(path: Path, mb: int) -> int:
+    """The workload log's entries, varied, until *mb* megabytes (written in 8 MB blocks)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        seed = Path(tmp) / "seed.log"
+        build_log(seed, 1400)
+        block = seed.read_text()
+    n = 0
+    with path.open("w") as fh:
+        while fh.tell() < mb * 1_000_000:
+            fh.write(block.replace("user", f"u{n}x"))
+            n += 1400
+    return n
+
+
+def _child(kind: str, path: str) -> None:
+    """Run one measured reader in this (fresh) process; print seconds and peak RSS in MB."""
+    t0 = time.perf_counter()
+    if kind == "floor":
+        buf: list[str] = []
+        with Path(path).open() as fh:  # streamed, so its memory is one plan, not the file
+            for line in fh:
+                if line.startswith("\t"):
+                    buf.append(line[1:])
+                    continue
+                if buf:
+                    json.loads("".join(buf))
+                buf = []
+            if buf:
+                json.loads("".join(buf))
+    else:
+        from perfnb.io.plan_scan import scan_auto_explain
+
+        g = scan_auto_explain(path)
+        g.worst_plans(top=10)
+    dt = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{dt:.3f} {rss:.0f}")
+
+
+def large(mb: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "postgresql.log"
+        n = build_large_log(log, mb)
+        best: dict[str, tuple[float, float]] = {}
+        for _ in range(3):
+            for kind in ("floor", "perfnb"):
+                out = subprocess.run(
+                    [sys.executable, __file__, "--child", kind, str(log)],
+                    capture_output=True, text=True, check=True,
+                ).stdout.split()  # fmt: skip
+                t, rss = float(out[0]), float(out[1])
+                if kind not in best or t < best[kind][0]:
+                    best[kind] = (t, rss)
+        (tf, rf), (tp, rp) = best["floor"], best["perfnb"]
+        print(f"large auto_explain log: {log.stat().st_size / 1e6:.0f} MB, {n:,} plans")
+        print(f"  split + json.loads (streamed) {tf:8.2f} s  peak RSS {rf:6.0f} MB  (floor)")
+        print(
+            f"  scan_auto_explain (stream)    {tp:8.2f} s  peak RSS {rp:6.0f} MB  "
+            f"ratio {tp / tf:.2f}x floor (target <= 3x, < 1 GB)"
+        )
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--large-mb", type=int, default=50)
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "PATH"))
+    args = parser.parse_args()
+    if args.child:
+        _child(*args.child)
+        return
     text = big_plan_text()
     n = len(plans_from_json(json.loads(text))[0].nodes)
     t = best_of(
@@ -161,6 +241,8 @@ def main() -> None:
         t0 = time.perf_counter()
         perfnb.check(plans)
         print(f"  check() all plans             {(time.perf_counter() - t0) * 1e3:8.1f} ms")
+    if args.large_mb:
+        large(args.large_mb)
 
 
 if __name__ == "__main__":
