@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 import perfnb
@@ -33,7 +35,7 @@ def test_partitions_start_on_entries() -> None:
     assert len(parts) > 10
     data = WORKLOAD.read_bytes()
     assert parts[0].start == 0 and parts[-1].end == len(data)
-    for a, b in zip(parts, parts[1:], strict=False):
+    for a, b in itertools.pairwise(parts):
         assert a.end == b.start
         assert data[b.start : b.start + 4] == b"2026"  # a log line prefix, not a tab continuation
 
