@@ -39,7 +39,8 @@ from perfnb.io._common import (
     register_format,
     run_label,
 )
-from perfnb.io.explain import Plan, _assemble, _statements, flatten_statements
+from perfnb.io.explain import Plan, _assemble, _statements
+from perfnb.io.explain_flatten import flatten_statements
 
 __all__ = ["read_auto_explain"]
 
