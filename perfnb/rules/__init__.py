@@ -7,6 +7,7 @@ from perfnb.rules import (
     cache,  # noqa: F401
     loadtests,  # noqa: F401
     metrics,  # noqa: F401
+    pg_stats,  # noqa: F401
     plans,  # noqa: F401
     profiles,  # noqa: F401
     vitals,  # noqa: F401
