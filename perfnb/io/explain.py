@@ -226,6 +226,7 @@ def _assemble(
             plan=pid,
         )
     cols.pop("_under_gather")
+    cols.pop("_key", None)
     loops = np.asarray(cols["loops"], dtype="float64")
     analyzed = ~np.isnan(loops[np.asarray(starts[:-1], dtype="int64")]) if n else np.zeros(0, bool)
     if not analyzed.all():

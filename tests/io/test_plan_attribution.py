@@ -120,3 +120,21 @@ def test_node_table_is_one_frame_sliced_per_plan() -> None:
         assert (
             part["node_type"].astype(str).tolist() == plan.nodes["node_type"].astype(str).tolist()
         )
+
+
+def test_a_bad_statement_is_named_and_the_others_kept() -> None:
+    from perfnb.errors import FormatError
+    from perfnb.io.explain import plans_from_json
+    from perfnb.io.explain_flatten import flatten_statements
+
+    good = json.loads((SAMPLES / "plans" / "parallel.json").read_text())[0]
+    bad = json.loads(json.dumps(good))
+    bad["Plan"]["Plans"][0]["Actual Loops"] = [1]
+    errors = []
+    _, starts, kept = flatten_statements(
+        [good, bad, good], path="x", on_error=lambda k, e: errors.append((k, e.key))
+    )
+    assert kept == [0, 2] and len(starts) == 3
+    assert errors == [(1, "$[1].Plan.Plans[0]")]
+    with pytest.raises(FormatError, match=r"\$\[1\]\.Plan\.Plans\[0\]: 'Actual Loops' is \[1\]"):
+        plans_from_json([good, bad])
