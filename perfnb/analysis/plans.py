@@ -1,8 +1,9 @@
 """Plan analyses: the self-time model for EXPLAIN ANALYZE trees, plan comparison, top nodes.
 
 Entry points: :func:`query_groups` (plans grouped by query: count, total/mean/max time, worst
-plan), :func:`group_hotspots` (the top nodes of the worst plan of each top group), :func:`self_times` (used by the EXPLAIN reader; documented below), :func:`compare_plans`
-(re-exported as ``perfnb.compare_plans``), :func:`top_nodes`.
+plan), :func:`group_hotspots` (the top nodes of the worst plan of each top group), :func:`self_times`
+(documented below), :func:`plan_change_table` (the table of
+:func:`perfnb.analysis.compare.compare_plans`), :func:`top_nodes`.
 
 How self time is computed
 -------------------------
@@ -32,9 +33,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ROUNDING_S",
-    "compare_plans",
     "group_hotspots",
     "normalize_query",
+    "plan_change_table",
     "plan_ref",
     "query_group",
     "query_groups",
@@ -166,8 +167,8 @@ def _signature(df: pd.DataFrame) -> list[str]:
     return keys
 
 
-def compare_plans(a: Plan, b: Plan) -> pd.DataFrame:
-    """What changed between two plans of the same query (the effect of an index, a setting …).
+def plan_change_table(a: Plan, b: Plan) -> pd.DataFrame:
+    """What changed between two plans of the same query, node by node (the table of ``compare_plans``).
 
     Nodes are aligned by their path of node labels (type, index, relation) from the root; nodes present in
     only one plan are reported as ``removed`` / ``added``.
@@ -185,7 +186,7 @@ def compare_plans(a: Plan, b: Plan) -> pd.DataFrame:
     >>> import perfnb
     >>> a = perfnb.read_plan("data/samples/plans/seq_scan_filter.json")
     >>> b = perfnb.read_plan("data/samples/plans/index_fixed.json")
-    >>> d = compare_plans(a, b)
+    >>> d = plan_change_table(a, b)
     >>> sorted(set(d["change"]))
     ['added', 'changed', 'removed']
     """
