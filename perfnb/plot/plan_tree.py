@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from perfnb.analysis.plans import node_label, normalize_query, plan_ref
+from perfnb.analysis.plans import node_label, normalize_query, plan_ref, query_groups
 from perfnb.io.plan_model import Plan
 
 __all__ = ["PlanView", "explained_plans", "plot_plan_details"]
@@ -181,19 +181,11 @@ def _facts(r: dict[str, Any]) -> tuple[str, str]:
 def explained_plans(plans: Iterable[Plan], *, n: int = 3) -> list[Plan]:
     """The worst plan (longest execution) of each of the *n* query groups with the most total time.
 
-    Plans group by their whitespace-normalised query text; plans without one are their own group.
+    Groups are :func:`perfnb.analysis.plans.query_groups`' (Query Identifier, else the query text with
+    literals normalized); plans without either are their own group.
     """
-    groups: dict[str, list[Plan]] = {}
-    for i, plan in enumerate(plans):
-        q = " ".join((plan.query or "").split())
-        groups.setdefault(q or f"#{i}", []).append(plan)
-
-    def time_of(p: Plan) -> float:
-        t = p.total_time_s
-        return t if t == t else 0.0
-
-    ranked = sorted(groups.values(), key=lambda g: -sum(time_of(p) for p in g))
-    return [max(g, key=time_of) for g in ranked[:n]]
+    plans = list(plans)
+    return [plans[int(k)] for k in query_groups(plans).head(n)["worst_plan"]]
 
 
 def plot_plan_details(
