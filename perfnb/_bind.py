@@ -225,8 +225,18 @@ CHECKABLE: tuple[type, ...] = (
 )
 
 
+def _findings_repr_html(self: Findings) -> str:
+    """The findings as the reports' table (grouped, most severe first, every string escaped)."""
+    from perfnb.report.html import findings_table
+
+    return findings_table(self)
+
+
 def bind() -> None:
     """Attach the conveniences to the model classes (idempotent)."""
+    from perfnb.findings import Findings
+
+    Findings._repr_html_ = _findings_repr_html  # type: ignore[attr-defined]
     for cls in CHECKABLE:
         if "check" not in vars(cls):
             setattr(cls, "check", _check)  # noqa: B010 - bound from above on purpose

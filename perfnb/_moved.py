@@ -1,10 +1,11 @@
 """Old import paths of modules that moved (issue 13), kept working for code written against them.
 
-``perfnb.io.loadtest``, ``perfnb.io.plan_model``, ``perfnb.io.profiles._model``, ``perfnb.io.scan`` and
-``perfnb.io.metrics_scan`` moved to :mod:`perfnb.model` and :mod:`perfnb.scan`. A finder on
-``sys.meta_path`` (installed when ``perfnb/__init__.py`` imports this module) answers an import of an old name with a module
-holding the same objects as the new one(s), so ``isinstance`` and pickling are unaffected. Type checkers
-read the ``.pyi`` stubs left at the old paths. New code imports the new paths.
+``perfnb.io.loadtest``, ``perfnb.io.plan_model``, ``perfnb.io.profiles._model``, ``perfnb.io.scan``,
+``perfnb.io.metrics_scan`` and ``perfnb.io.plan_scan`` moved to :mod:`perfnb.model` and
+:mod:`perfnb.scan`. A finder on ``sys.meta_path`` (installed when ``perfnb/__init__.py`` imports this
+module) answers an import of an old name with a module holding the same objects as the new one(s),
+so ``isinstance`` and pickling are unaffected. Type checkers read the ``.pyi`` stubs left at the old
+paths. New code imports the new paths.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ MOVED: dict[str, tuple[str, ...]] = {
     "perfnb.io.profiles._model": ("perfnb.model.profile",),
     "perfnb.io.scan": ("perfnb.scan.loadtest",),
     "perfnb.io.metrics_scan": ("perfnb.scan.metrics",),
+    "perfnb.io.plan_scan": ("perfnb.scan.plans",),
 }
 
 

@@ -296,10 +296,8 @@ class Findings(Sequence[Finding]):
         data = json.loads(text)
         return cls(Finding.from_dict(d) for d in data.get("findings", []))
 
-    def _repr_html_(self) -> str:
-        from perfnb._html import findings_table
-
-        return findings_table(self)
+    # _repr_html_ (the findings table in JupyterLab) is bound from above by perfnb._bind: the table is
+    # the report's (perfnb.report.html.findings_table).
 
 
 # --------------------------------------------------------------------------------------------------

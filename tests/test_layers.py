@@ -29,6 +29,7 @@ LAYERS: list[tuple[int, str, tuple[str, ...]]] = [
             "perfnb._version",
             "perfnb._moved",
             "perfnb._secrets",
+            "perfnb.samples",
             "perfnb.explain_guard",
         ),
     ),
@@ -152,15 +153,3 @@ def test_the_contract_sees_lazy_imports(tmp_path: Path) -> None:
 def test_models_import_only_core(module: str) -> None:
     for _, target in imports(module):
         assert layer_of(target)[0] <= 1, target
-
-
-def test_analyses_depend_on_models_not_on_readers() -> None:
-    """``analysis/`` works on model objects and frames; it never needs a reader."""
-    bad = [
-        f"{module} imports {target}"
-        for module in MODULES
-        if module.startswith("perfnb.analysis")
-        for _, target in imports(module)
-        if target.startswith("perfnb.io")
-    ]
-    assert not bad, "\n".join(bad)

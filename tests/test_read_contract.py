@@ -22,6 +22,7 @@ from tests.conftest import ROOT, SAMPLES
 #: Bundled files that are not evidence perfnb reads, and why.
 NOT_EVIDENCE = {
     ".keep": "keeps the folder in git",
+    "history/history.sqlite": "a perfnb history store (perfnb history reads it), not a tool's output",
     "loadtests/k6/README.md": "provenance notes",
     "loadtests/k6/summary.txt": "k6's human-readable end-of-test summary (summary-export.json has it)",
     "metrics/README.md": "provenance notes",

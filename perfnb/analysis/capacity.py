@@ -166,7 +166,7 @@ def _recommend(c: Capacity) -> str:
     if np.isfinite(c.peak_users):
         parts.append(
             f"Throughput peaks near {c.peak_users:.0f} concurrent users at about {c.max_throughput_per_s:.0f} req/s "
-            f"(USL σ={c.sigma:.3g} contention, κ={c.kappa:.3g} coherency)."
+            f"(USL σ={c.sigma:.2%} contention, κ={c.kappa:.2%} coherency)."
         )
         if c.kappa > 0 and c.sigma < 0.05:
             parts.append(
