@@ -362,8 +362,9 @@ def _calibrated(x: np.ndarray, max_p: float, min_size: int, min_magnitude: float
             bisect.insort(found, split)
             continue
         cuts = [start, *found[lo:hi], end]
-        for c0, c1 in itertools.pairwise(cuts):
-            if c1 - c0 >= 2 * min_size:
+        for j, (c0, c1) in enumerate(itertools.pairwise(cuts)):
+            # a piece between two accepted change points is left to the binary segmentation below
+            if c1 - c0 >= 2 * min_size and (j == 0 or j == len(cuts) - 2):
                 sp, st = _scan(csum, csq, c1 - c0, np.array([c0]), min_size)
                 if st[0] > crit:
                     heapq.heappush(heap, (c1 - c0, -float(st[0]) / crit, int(sp[0]), c0, crit))
