@@ -367,8 +367,11 @@ def _by_key(f: pd.DataFrame, match_lines: bool) -> pd.DataFrame:
 
 
 def _pair_qualified(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, str]:
-    """Unmatched bare keys (pstats: ``file:decode``) → the one qualified key of the same file and name
-    on the other side (``file:JSONDecoder.decode``), in both directions; ambiguous names stay apart."""
+    """Pair bare keys with qualified ones across the two sides.
+
+    An unmatched bare key (pstats: ``file:decode``) maps to the one qualified key of the same file and
+    name on the other side (``file:JSONDecoder.decode``), in both directions; ambiguous names stay apart.
+    """
 
     def base(key: str) -> str:
         file, _, name = key.rpartition(":")
