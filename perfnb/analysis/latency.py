@@ -128,7 +128,9 @@ def summarize(
     """Per-label and ``Total`` summary of a load test (``loadtest_summary``).
 
     From requests when present (exact, estimator *method*; throughput = n / (max(start + elapsed) −
-    min(start)) as JMeter computes it); otherwise the tool's own statistics (``estimate="tool"``).
+    min(start)) as JMeter computes it, or n / the test-run duration when the reader found one in
+    ``lt.meta["run_duration_s"]`` — k6, whose ``http_reqs.rate`` divides by it); otherwise the tool's own
+    statistics (``estimate="tool"``).
     The ``Total`` row excludes JMeter Transaction Controller samples unless *include_controllers*.
 
     *expected_interval_s* (the interval at which each virtual user meant to send requests) corrects
@@ -164,7 +166,7 @@ def summarize(
                 run=lt.run,
             )
             perfnb_attrs(out)["apdex_t_s"] = apdex_t_s
-            return out
+            return _over_run(out, lt)
         if lt.stats is None:
             raise InputError("this load test has neither requests nor tool statistics")
         return lt.stats
@@ -186,7 +188,7 @@ def summarize(
             method=method, include_controllers=include_controllers, source=lt.source, run=lt.run
         )
         perfnb_attrs(out)["apdex_t_s"] = apdex_t_s
-        return out
+        return _over_run(out, lt)
     start_all = arr.start_ns / 1e9  # float seconds since epoch, keeping sub-ms precision
     rt_all, ok_all, b_all, s_all = arr.rt_s, arr.ok, arr.nbytes, arr.sent
     codes = arr.codes
@@ -239,6 +241,16 @@ def summarize(
     df["run"] = lt.run
     out = SUMMARY.conform(df)
     perfnb_attrs(out)["apdex_t_s"] = apdex_t_s
+    return _over_run(out, lt)
+
+
+def _over_run(out: pd.DataFrame, lt: LoadTest) -> pd.DataFrame:
+    """Throughput over the test-run duration when the reader knows it (as k6 computes its rates)."""
+    duration = lt.meta.get("run_duration_s")
+    if duration is None or not np.isfinite(float(duration)) or float(duration) <= 0:
+        return out
+    out["throughput_per_s"] = out["requests"].astype("float64") / float(duration)
+    perfnb_attrs(out)["throughput"] = f"requests / run duration ({float(duration):.3f} s)"
     return out
 
 

@@ -2,7 +2,12 @@
 
 CSV headers are read, never assumed: 18/19 columns or custom system tags.
 
-Requests are the ``http_req_duration`` samples (label = the ``name`` tag, which defaults to the URL);
+Requests are the ``http_req_duration`` samples (label = the ``name`` tag, which defaults to the URL).
+k6 stamps every sample with the time the request *ended*; ``timestamp`` is its start (time − duration).
+``LoadTest.meta["run_duration_s"]`` is the test's duration as far as the output shows it (first request
+start to the last sample of any metric, usually the last iteration's end): k6's ``http_reqs.rate``
+divides by the test-run duration, and so does :meth:`LoadTest.summary` when this key is set. The CSV's
+whole-second stamps make that duration (and every start) uncertain by up to 1 s.
 ``success`` is the ``expected_response`` tag (what ``http_req_failed`` counts), or status < 400 when the tag
 is absent (k6 < 0.31). ``users`` comes from the ``vus`` gauge (as of the latest value before each request).
 k6's own percentiles are numpy ``method="linear"``, the default of :meth:`LoadTest.summary`.
@@ -87,6 +92,11 @@ def _frame(
     vus: pd.DataFrame,
     run: str,
 ) -> pd.DataFrame:
+    value = pd.to_numeric(value, errors="coerce").reset_index(drop=True)
+    # k6 stamps a sample when the request ends: the start is that time minus the duration
+    ts = ts.reset_index(drop=True).astype("datetime64[ns, UTC]") - pd.to_timedelta(
+        value.fillna(0.0), unit="ms"
+    )
     label = tags.get("name")
     if label is None or label.isna().all():
         label = tags.get("url", pd.Series([""] * len(ts)))
@@ -100,10 +110,9 @@ def _frame(
     err = tags.get("error")
     df = pd.DataFrame(
         {
-            "timestamp": ts.reset_index(drop=True),
+            "timestamp": ts,
             "label": label.astype("string").fillna("").reset_index(drop=True),
-            "response_time_s": pd.to_numeric(value, errors="coerce").reset_index(drop=True)
-            / 1000.0,
+            "response_time_s": value / 1000.0,
             "success": success.fillna(False).to_numpy(dtype=bool),
             "status": status.reset_index(drop=True),
             "error": None if err is None else _blank_na(err),
@@ -114,7 +123,7 @@ def _frame(
         left = df.iloc[order]
         merged = pd.merge_asof(
             left[["timestamp"]].reset_index(),
-            vus.sort_values("timestamp"),
+            vus.astype({"timestamp": "datetime64[ns, UTC]"}).sort_values("timestamp"),
             on="timestamp",
             direction="backward",
         ).set_index("index")
@@ -153,7 +162,18 @@ def read_k6_csv(
     df = csv_table(str(p), p, bad, names, has_header=True)
     out = csv_frame(df, p, label)
     bad.finish(out)
-    return LoadTest(out, "k6", label, str(p))
+    lt = LoadTest(out, "k6", label, str(p))
+    if len(df) and len(out):
+        # whole-second stamps: the last end and the first start are both truncated (± 1 s)
+        lt.meta["run_duration_s"] = _duration(out, _epoch(df["timestamp"].iloc[-1:]).iloc[0])
+    return lt
+
+
+def _duration(req: pd.DataFrame, last: pd.Timestamp) -> float:
+    """Seconds from the first request's start to *last* (the last sample of any metric)."""
+    first = req["timestamp"].min()
+    ends = req["timestamp"] + pd.to_timedelta(req["response_time_s"], unit="s")
+    return float((max(last, ends.max()) - first).total_seconds())
 
 
 def csv_table(
@@ -240,7 +260,11 @@ def read_k6_json(
             raise EmptyInputError("file is empty", path=p, expected="k6 NDJSON")
     out = points.frame(p, label)
     bad.finish(out)
-    return LoadTest(out, "k6", label, str(p))
+    lt = LoadTest(out, "k6", label, str(p))
+    end = points.last_time_ns()
+    if end is not None and len(out):
+        lt.meta["run_duration_s"] = _duration(out, pd.Timestamp(end, unit="ns", tz="UTC"))
+    return lt
 
 
 class NdjsonPoints:
@@ -252,6 +276,16 @@ class NdjsonPoints:
         self.tags: list[dict[str, Any]] = []
         self.vus_times: list[str] = []
         self.vus: list[float] = []
+        self.last_time: str | None = None  # time of the last Point of any metric
+
+    def last_time_ns(self) -> int | None:
+        """The last Point's time (ns since the epoch), or ``None``."""
+        if self.last_time is None:
+            return None
+        try:
+            return int(pd.Timestamp(self.last_time).value)
+        except (ValueError, TypeError):
+            return None
 
     def frame(self, p: Path, run: str) -> pd.DataFrame:
         """The ``loadtest_requests`` frame of these points."""
@@ -285,6 +319,8 @@ def parse_ndjson(lines: Iterable[tuple[int, bytes]], bad: BadLines) -> NdjsonPoi
                 continue
             name = obj["metric"]
             data = obj["data"]
+            if isinstance(data, dict) and "time" in data:
+                out.last_time = str(data["time"])
             if name == "http_req_duration":
                 out.times.append(str(data["time"]))
                 out.values.append(float(data["value"]))

@@ -187,6 +187,11 @@ def scan_loadtest(
         str(path) if not isinstance(path, (list, tuple)) else str(files[0].parent),
         aggregate=agg,
     )
+    if "run_end_ns" in agg.meta and agg.count.sum():
+        # k6: rates over the test-run duration (first request start to the last sample of any metric)
+        first = int(agg.first_ns[agg.count > 0].min())
+        end = max(int(agg.meta["run_end_ns"]), int(agg.last_end_ns[agg.count > 0].max()))
+        lt.meta["run_duration_s"] = (end - first) / 1e9
     lt.meta.update(
         {
             "engine": engine,
@@ -246,7 +251,7 @@ def aggregate_partition(part: Partition, o: _Options) -> LoadAggregate:
     """The aggregate of one partition (runs on a Dask worker with ``engine="dask"``)."""
     p = Path(part.path)
     bad = BadLines(o.on_bad_lines, path=p)
-    arrays = _arrays(part, o, p, bad)
+    arrays, run_end_ns = _arrays(part, o, p, bad)
     agg = LoadAggregate.from_arrays(
         arrays,
         interval_s=o.interval_s,
@@ -255,10 +260,15 @@ def aggregate_partition(part: Partition, o: _Options) -> LoadAggregate:
         apdex_f_s=o.apdex_f_s,
     )
     agg.meta["skipped_rows"] = bad.count
+    if run_end_ns is not None:
+        agg.meta["run_end_ns"] = run_end_ns
     return agg
 
 
-def _arrays(part: Partition, o: _Options, p: Path, bad: BadLines) -> RequestArrays:
+def _arrays(
+    part: Partition, o: _Options, p: Path, bad: BadLines
+) -> tuple[RequestArrays, int | None]:
+    """The partition's requests, and (k6) the time of its last sample of any metric (ns)."""
     import pyarrow as pa
 
     if o.fmt in _WHOLE:
@@ -269,20 +279,21 @@ def _arrays(part: Partition, o: _Options, p: Path, bad: BadLines) -> RequestArra
         if arr is None:  # pragma: no cover - these formats always have requests
             raise FormatError("no requests", path=p)
         bad.lines.extend([-1] * int(lt.meta.get("skipped_rows", 0)))
-        return arr  # type: ignore[no-any-return]
+        return arr, None
     with pa.OSFile(part.path) as fh:
         buf = fh.read_at(part.nbytes, part.start)
     if o.fmt == "jmeter_csv":
-        return _jmeter_arrays(buf, part, o, p, bad)
+        return _jmeter_arrays(buf, part, o, p, bad), None
     if o.fmt == "k6_csv":
         from perfnb.analysis.aggregate import RequestArrays as RA
-        from perfnb.io.k6 import csv_frame, csv_table
+        from perfnb.io.k6 import _epoch, csv_frame, csv_table
 
         before = _lines_before(part.path, part.start)
         df = csv_table(
             pa.BufferReader(buf), p, bad, list(o.names), has_header=False, line_offset=before
         )
-        return RA.from_frame(csv_frame(df, p, o.run))
+        end = int(_epoch(df["timestamp"].iloc[-1:]).iloc[0].value) if len(df) else None
+        return RA.from_frame(csv_frame(df, p, o.run)), end
     from perfnb.analysis.aggregate import RequestArrays as RA
     from perfnb.io.k6 import parse_ndjson
 
@@ -297,7 +308,7 @@ def _arrays(part: Partition, o: _Options, p: Path, bad: BadLines) -> RequestArra
                 err.message, path=p, line=(err.line or 0) + before, hint=err.hint
             ) from err
         raise
-    return RA.from_frame(points.frame(p, o.run))
+    return RA.from_frame(points.frame(p, o.run)), points.last_time_ns()
 
 
 def _shifted(err: FormatError, part: Partition) -> FormatError:
