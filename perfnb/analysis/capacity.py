@@ -190,21 +190,26 @@ def _recommend(c: Capacity) -> str:
 
 
 def correct_coordinated_omission(response_time_s: Any, expected_interval_s: float) -> np.ndarray:
-    """HdrHistogram-style coordinated-omission correction.
+    """HdrHistogram's coordinated-omission correction (``recordValueWithExpectedInterval``).
 
-    For each response longer than the expected request interval, add the samples the load generator
-    *should* have sent meanwhile: ``r − k·interval`` for ``k = 1, 2, …`` while positive.
+    For each response longer than the expected request interval *I*, add the samples the load generator
+    *should* have sent meanwhile: ``r − k·I`` for ``k = 1, 2, …`` **while the value is still ≥ I**
+    (HdrHistogram's rule: a back-filled sample is never below the interval).
 
     Examples
     --------
     >>> correct_coordinated_omission([0.1, 0.35], 0.1).round(2).tolist()
-    [0.1, 0.35, 0.25, 0.15, 0.05]
+    [0.1, 0.35, 0.25, 0.15]
+    >>> correct_coordinated_omission([0.2], 0.1).round(2).tolist()
+    [0.2, 0.1]
     """
     r = np.asarray(response_time_s, dtype="float64")
     if expected_interval_s <= 0:
         raise InputError("expected_interval_s must be positive")
     long = r[r > expected_interval_s]
-    fills = np.ceil(long / expected_interval_s).astype("int64") - 1  # k = 1 … fills per value
+    # k = 1 … fills with r − k·I ≥ I, i.e. k ≤ r/I − 1 (a relative 1e-9 absorbs binary rounding)
+    fills = np.floor(long / expected_interval_s - 1.0 + 1e-9).astype("int64")
+    fills = np.maximum(fills, 0)
     total = int(fills.sum())
     if total > 100_000_000:
         raise InputError(
@@ -216,4 +221,4 @@ def correct_coordinated_omission(response_time_s: Any, expected_interval_s: floa
         return r.copy()
     k = np.arange(total) - np.repeat(np.cumsum(fills) - fills, fills) + 1
     extra = np.repeat(long, fills) - k * expected_interval_s
-    return np.concatenate([r, extra[extra > 0]])
+    return np.concatenate([r, extra])

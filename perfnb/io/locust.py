@@ -16,17 +16,24 @@ import io
 import json
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-from perfnb.errors import EmptyInputError, FormatError, InputError
+from perfnb.errors import EmptyInputError, FormatError, InputError, PerfnbWarning
 from perfnb.io._common import BadLines, OnBadLines, head_bytes, register_format, run_label
 from perfnb.io.loadtest import INTERVALS, REQUESTS, SUMMARY, LoadTest
 
-__all__ = ["locust_files", "read_locust", "read_locust_json", "read_locust_requests"]
+__all__ = [
+    "locust_files",
+    "read_locust",
+    "read_locust_json",
+    "read_locust_requests",
+    "stray_files",
+]
 
 _PCT = re.compile(r"^(\d+(?:\.\d+)?)%?$")
 _STATS_HEAD = (
@@ -69,13 +76,61 @@ def locust_files(path: str | os.PathLike[str]) -> dict[str, Path]:
             f = prefix.with_name(prefix.name + suffix)
             if f.is_file():
                 found[kind] = f
-    folder = p if p.is_dir() else (prefix.parent if prefix is not None else None)
-    if folder is not None and found and folder.is_dir():
-        for f in sorted(folder.glob("*.csv")):
-            if head_bytes(f, 200).startswith(_REQ_HEAD):
-                found["requests"] = f
-                break
+    if prefix is not None and found and prefix.parent.is_dir():
+        log = _own_request_log(prefix)
+        if log is not None:
+            found["requests"] = log
     return found
+
+
+def _prefixes(folder: Path) -> list[str]:
+    """The Locust ``--csv`` prefixes (file-name stems) in *folder*."""
+    names = set()
+    for suffix in ("_stats.csv", "_stats_history.csv"):
+        names |= {f.name[: -len(suffix)] for f in folder.glob("*" + suffix)}
+    return sorted(names)
+
+
+def _own_request_log(prefix: Path) -> Path | None:
+    """The request log of *prefix*: ``<prefix>_*.csv`` or ``<prefix>.*.csv`` with the logger's header.
+
+    A file of a longer prefix in the same folder (``cand_2_…`` beside ``cand``) is not ``cand``'s.
+    """
+    own = prefix.name
+    longer = [x for x in _prefixes(prefix.parent) if x != own and x.startswith(own)]
+    known = {own + sfx for sfx in _SUFFIXES.values()}
+    for f in sorted(prefix.parent.glob("*.csv")):
+        name = f.name
+        if name in known or not (name.startswith(own + "_") or name.startswith(own + ".")):
+            continue
+        if any(name.startswith(x + "_") or name.startswith(x + ".") for x in longer):
+            continue
+        if head_bytes(f, 200).startswith(_REQ_HEAD):
+            return f
+    return None
+
+
+def stray_files(files: dict[str, Path]) -> list[Path]:
+    """Files beside a Locust prefix that are no part of it (never merged; ``read_locust`` warns).
+
+    Request logs of another prefix or of none, and other prefixes' stats files.
+    """
+    base = files.get("stats", files.get("history"))
+    if base is None:
+        return []
+    folder = base.parent
+    mine = set(files.values())
+    out = []
+    for f in sorted(folder.glob("*.csv")):
+        if f in mine:
+            continue
+        head = head_bytes(f, 200).lstrip(b"\xef\xbb\xbf")
+        if head.startswith(_REQ_HEAD) or (
+            f.name.endswith(("_stats.csv", "_stats_history.csv"))
+            and head.startswith(_STATS_HEAD + _HIST_HEAD)
+        ):
+            out.append(f)
+    return out
 
 
 def _text(path: Path, encoding: str | None) -> str:
@@ -319,6 +374,18 @@ def read_locust(
         requests, "locust", label, str(base), stats=stats, history=history, errors_table=errs
     )
     lt.meta["files"] = {k: str(v) for k, v in files.items()}
+    strays = stray_files(files)
+    if strays:
+        prefix = base.name.rsplit("_stats", 1)[0]
+        names = ", ".join(f.name for f in strays[:5]) + (" …" if len(strays) > 5 else "")
+        warnings.warn(
+            f"{base.parent}: {names} {'is' if len(strays) == 1 else 'are'} not part of the Locust "
+            f"run {prefix!r} and {'was' if len(strays) == 1 else 'were'} not read; a request log "
+            f"belongs to a prefix when named {prefix}_<name>.csv",
+            PerfnbWarning,
+            stacklevel=2,
+        )
+        lt.meta["ignored_files"] = [str(f) for f in strays]
     if stats is not None:
         bad.finish(stats)
     return lt

@@ -69,7 +69,8 @@ def error_ratio(r: Any, lt: LoadTest, th: Any) -> Iterator[Finding]:
     for row in s.itertuples(index=False):
         if np.isfinite(row.error_ratio) and row.error_ratio > th["error_ratio_max"]:
             yield r.finding(
-                title=f"{row.error_ratio:.1%} of requests failed",
+                title=f"{row.error_ratio:.1%} of requests failed"
+                + ("" if str(row.label) == "Total" else f" on {row.label}"),
                 location=str(row.label),
                 evidence={
                     "error_ratio": row.error_ratio,

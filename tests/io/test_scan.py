@@ -20,7 +20,7 @@ from perfnb.schema import assert_conforms
 
 ROOT = Path(__file__).resolve().parents[2]
 K6 = ROOT / "data" / "samples" / "loadtests" / "k6"
-LOCUST_LOG = ROOT / "data" / "samples" / "loadtests" / "step" / "requests.csv"
+LOCUST_LOG = ROOT / "data" / "samples" / "loadtests" / "step" / "run_requests.csv"
 EXACT = ["requests", "failures", "min_s", "max_s", "p50_s", "p90_s", "p95_s", "p99_s", "apdex"]
 
 
