@@ -255,39 +255,72 @@ def _stats(path: Path, run: str, encoding: str | None, bad: BadLines) -> pd.Data
 
 
 def _history(path: Path, run: str, encoding: str | None, bad: BadLines) -> pd.DataFrame:
+    """Locust's history as ``loadtest_intervals``: one row per tick and label.
+
+    ``requests``/``failures`` are the counts *of the tick* (differences of Locust's cumulative
+    ``Total Request Count``/``Total Failure Count``), ``throughput_per_s`` is that count over the
+    tick's length: Locust's own ``Requests/s`` is a 10-s window that lags 2 s and freezes while
+    nothing completes (a stalled server keeps its last rate). Percentiles of a tick in which no
+    request completed are missing, and so are Locust's ``0`` placeholders of an empty window.
+    ``mean_s`` is the tick's own mean (from the cumulative average × count).
+    """
     df = _csv(path, encoding, bad)
     try:
         ts = pd.to_datetime(_num(df, "Timestamp", path), unit="s", utc=True)
         name = df["Name"].where(df["Name"] != "Aggregated", "Total")
         full = bool((name != "Total").any())
         pcts = _pct_cols([c for c in df.columns if not c.startswith("Total")])
+        total_req = _num(df, "Total Request Count", path)
+        total_fail = _num(df, "Total Failure Count", path)
+        rate = _num(df, "Requests/s", path)
         out = pd.DataFrame(
             {
                 "timestamp": ts,
                 "label": name,
                 "users": _num(df, "User Count", path).round().astype("Int64"),
-                "requests": _num(df, "Total Request Count", path).round().astype("Int64"),
-                "failures": _num(df, "Total Failure Count", path).round().astype("Int64"),
-                "throughput_per_s": _num(df, "Requests/s", path),
-                "mean_s": _num(df, "Total Average Response Time", path) / 1000,
                 "max_s": _num(df, "Total Max Response Time", path) / 1000,
             }
         )
+        total_ms = _num(df, "Total Average Response Time", path) * total_req  # cumulative sum
     except KeyError as err:
         raise FormatError(
             f"Locust history lacks column {err.args[0]!r}", path=path, line=1
         ) from err
+    # per tick and label: differences of the cumulative counts (the first tick counts from 0)
+    by = name.astype("string")
+    d_req = total_req.groupby(by).diff().fillna(total_req).clip(lower=0)
+    d_fail = total_fail.groupby(by).diff().fillna(total_fail).clip(lower=0)
+    dt = (ts.dt.as_unit("ns").astype("int64").groupby(by).diff() / 1e9).astype("float64")
+    out["requests"] = d_req.round().astype("Int64")
+    out["failures"] = d_fail.round().astype("Int64")
+    out["throughput_per_s"] = (d_req / dt.where(dt > 0)).astype("float64")
+    # the tick's own mean: difference of the cumulative sums (Locust's average is since the start)
+    d_ms = total_ms.groupby(by).diff().fillna(total_ms)
+    out["mean_s"] = (d_ms / d_req.where(d_req > 0) / 1000).clip(lower=0).astype("float64")
+    empty = (d_req == 0).to_numpy()  # nothing completed in this tick
     for q, col in (("p50_s", 0.5), ("p90_s", 0.9), ("p95_s", 0.95), ("p99_s", 0.99)):
         c = _pick(pcts, col)
-        out[q] = _num(df, c, path) / 1000 if c else np.nan
+        out[q] = _pct_series(df, c, path, rate, empty) if c else np.nan
     if _pick(pcts, 1.0):
-        out["max_s"] = _num(df, str(_pick(pcts, 1.0)), path) / 1000
+        out["max_s"] = _pct_series(df, str(_pick(pcts, 1.0)), path, rate, empty)
     out["percentile_kind"] = "windowed" if full else "cumulative"
     out["source"] = "locust"
     out["run"] = run
     res = INTERVALS.conform(out)
-    res.attrs["perfnb"] = {"requests_and_failures": "cumulative (Total Request Count)"}
+    res.attrs["perfnb"] = {
+        "requests_and_failures": "per tick (differences of Total Request/Failure Count)",
+        "throughput": "requests of the tick / its length (not Locust's lagging Requests/s)",
+    }
     return res
+
+
+def _pct_series(
+    df: pd.DataFrame, col: str, path: Path, rate: pd.Series, empty: np.ndarray
+) -> pd.Series:
+    """A percentile column in seconds; Locust's ``N/A`` and its ``0`` for an empty window are missing."""
+    v = _num(df, col, path)
+    placeholder = (v == 0) & (rate.fillna(0) == 0)
+    return (v.mask(placeholder | empty) / 1000).astype("float64")
 
 
 def _failures(path: Path, encoding: str | None, bad: BadLines) -> pd.DataFrame:

@@ -171,7 +171,13 @@ def concentrated_errors(r: Any, lt: LoadTest, th: Any) -> Iterator[Finding]:
             return
 
 
-@rule("LT006", "latency-knee", applies_to=LoadTest, thresholds=("knee_factor",), direction="up")
+@rule(
+    "LT006",
+    "latency-knee",
+    applies_to=LoadTest,
+    thresholds=("knee_factor", "p95_max_s", "error_ratio_max"),
+    direction="up",
+)
 def latency_knee(r: Any, lt: LoadTest, th: Any) -> Iterator[Finding]:
     """p95 climbs past ``knee_factor`` × its lowest-load value at some user level (the knee).
 
@@ -182,18 +188,26 @@ def latency_knee(r: Any, lt: LoadTest, th: Any) -> Iterator[Finding]:
     from perfnb.errors import PerfnbError
 
     try:
-        c = capacity(lt, knee_factor=th["knee_factor"], p95_max_s=th["p95_max_s"])
+        c = capacity(
+            lt,
+            knee_factor=th["knee_factor"],
+            p95_max_s=th["p95_max_s"],
+            error_ratio_max=th["error_ratio_max"],
+        )
     except PerfnbError:
         return
     if c.knee_users is not None and len(c.levels) >= 3:
+        evidence: dict[str, Any] = {"knee_users": c.knee_users, "highest_users": c.highest_users}
+        if np.isfinite(c.peak_users):  # only a peak within the levels run
+            evidence["usl_peak_users"] = c.peak_users
+            evidence["usl_max_throughput_per_s"] = c.max_throughput_per_s
+        for key in ("optimal_users", "breaking_users"):
+            if getattr(c, key) is not None:
+                evidence[key] = getattr(c, key)
         yield r.finding(
             title=f"latency climbs from {c.knee_users} users on",
             location=f"{c.knee_users} users",
-            evidence={
-                "knee_users": c.knee_users,
-                "usl_peak_users": c.peak_users,
-                "usl_max_throughput_per_s": c.max_throughput_per_s,
-            },
+            evidence=evidence,
             recommendation=c.recommendation,
             run=lt.run,
         )

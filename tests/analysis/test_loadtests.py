@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from perfnb.analysis.capacity import capacity, correct_coordinated_omission, usl
+from perfnb.analysis.capacity import correct_coordinated_omission
 from perfnb.analysis.compare import compare_loadtests
 from perfnb.analysis.histogram import LatencyHistogram
 from perfnb.analysis.latency import apdex, percentile
@@ -45,20 +45,6 @@ def test_histogram_error_bound_and_exact_merge() -> None:
     for q in (0.5, 0.9, 0.95, 0.99, 0.999):
         exact = float(np.quantile(v, q, method="inverted_cdf"))
         assert abs(merged.quantile(q) - exact) / exact <= merged.relative_error + 1e-12
-
-
-def test_capacity_finds_the_knee_of_the_real_step_run() -> None:
-    lt = read_locust(LT / "step")
-    cap = capacity(lt)
-    assert len(cap.levels) >= 6
-    assert cap.knee_users is not None and 12 <= cap.knee_users <= 32
-    assert cap.kappa > 0 and 10 <= cap.peak_users <= 40
-    assert cap.r2 > 0.8
-    assert cap.max_throughput_per_s == pytest.approx(
-        float(usl(cap.peak_users, cap.lam, cap.sigma, cap.kappa))
-    )
-    assert "knee" in cap.recommendation
-    assert (cap.little["ratio"] > 0).all()
 
 
 def test_compare_halves_of_steady_run_no_change() -> None:
