@@ -261,6 +261,7 @@ def read_k6_json(
     out = points.frame(p, label)
     bad.finish(out)
     lt = LoadTest(out, "k6", label, str(p))
+    points.merge_meta(lt.meta)
     end = points.last_time_ns()
     if end is not None and len(out):
         lt.meta["run_duration_s"] = _duration(out, pd.Timestamp(end, unit="ns", tz="UTC"))
@@ -277,6 +278,18 @@ class NdjsonPoints:
         self.vus_times: list[str] = []
         self.vus: list[float] = []
         self.last_time: str | None = None  # time of the last Point of any metric
+        self.checks: dict[tuple[str, str], list[int]] = {}  # (group, name) -> [passes, fails]
+        self.threshold_sources: dict[str, list[str]] = {}  # metric -> threshold expressions
+
+    def merge_meta(self, meta: dict[str, Any]) -> None:
+        """Checks and threshold definitions into a LoadTest's *meta* (JSON values)."""
+        if self.checks:
+            meta["checks"] = [
+                {"name": name, "path": f"{group}::{name}", "passes": pf[0], "fails": pf[1]}
+                for (group, name), pf in self.checks.items()
+            ]
+        if self.threshold_sources:
+            meta["threshold_definitions"] = dict(self.threshold_sources)
 
     def last_time_ns(self) -> int | None:
         """The last Point's time (ns since the epoch), or ``None``."""
@@ -315,7 +328,14 @@ def parse_ndjson(lines: Iterable[tuple[int, bytes]], bad: BadLines) -> NdjsonPoi
             continue
         try:
             obj = json.loads(raw)
-            if not isinstance(obj, dict) or obj.get("type") != "Point":
+            if not isinstance(obj, dict):
+                continue
+            if obj.get("type") == "Metric":
+                th = (obj.get("data") or {}).get("thresholds")
+                if th:
+                    out.threshold_sources[str(obj.get("metric"))] = [str(t) for t in th]
+                continue
+            if obj.get("type") != "Point":
                 continue
             name = obj["metric"]
             data = obj["data"]
@@ -328,6 +348,11 @@ def parse_ndjson(lines: Iterable[tuple[int, bytes]], bad: BadLines) -> NdjsonPoi
             elif name == "vus":
                 out.vus_times.append(str(data["time"]))
                 out.vus.append(float(data["value"]))
+            elif name == "checks":
+                tags = data.get("tags") or {}
+                key = (str(tags.get("group", "")), str(tags.get("check", "")))
+                pf = out.checks.setdefault(key, [0, 0])
+                pf[0 if float(data["value"]) else 1] += 1
         except (ValueError, KeyError, TypeError) as err:
             bad.add(lineno, f"not a k6 JSON line: {type(err).__name__}: {err}")
     return out
@@ -416,7 +441,48 @@ def read_k6_summary(path: str | os.PathLike[str], *, run: str | None = None) -> 
         }
     )
     stats = SUMMARY.conform(pd.DataFrame([row]))
-    return LoadTest(None, "k6", label, str(p), stats=stats, meta={"metrics": metrics})
+    meta: dict[str, Any] = {"metrics": metrics}
+    meta["thresholds"] = _summary_thresholds(metrics)
+    meta["checks"] = _summary_checks(doc.get("root_group"))
+    return LoadTest(None, "k6", label, str(p), stats=stats, meta=meta)
+
+
+def _summary_thresholds(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """k6's own threshold results: in the legacy export ``{"p(95)<500": false}`` means *not failed*."""
+    out = []
+    for name, m in metrics.items():
+        th = m.get("thresholds") if isinstance(m, dict) else None
+        if isinstance(m, dict) and isinstance(m.get("values"), dict):  # handleSummary JSON
+            th = m.get("thresholds", th)
+        if not isinstance(th, dict):
+            continue
+        for source, result in th.items():
+            failed = result.get("ok") is False if isinstance(result, dict) else bool(result)
+            out.append({"metric": str(name), "threshold": str(source), "failed": failed})
+    return out
+
+
+def _summary_checks(group: Any, out: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Every check of the root group and its sub-groups: name, path, passes, fails."""
+    out = [] if out is None else out
+    if not isinstance(group, dict):
+        return out
+    checks = group.get("checks") or {}
+    items = checks.values() if isinstance(checks, dict) else checks
+    for c in items:
+        if isinstance(c, dict) and "name" in c:
+            out.append(
+                {
+                    "name": str(c["name"]),
+                    "path": str(c.get("path", "")),
+                    "passes": int(c.get("passes", 0) or 0),
+                    "fails": int(c.get("fails", 0) or 0),
+                }
+            )
+    groups = group.get("groups") or {}
+    for g in groups.values() if isinstance(groups, dict) else groups:
+        _summary_checks(g, out)
+    return out
 
 
 def read_k6(path: str | os.PathLike[str], **kwargs: Any) -> LoadTest:

@@ -339,6 +339,39 @@ def _failures(path: Path, encoding: str | None, bad: BadLines) -> pd.DataFrame:
     ).sort_values("count", ascending=False, ignore_index=True)
 
 
+_FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
+
+
+def _exceptions(path: Path, encoding: str | None, bad: BadLines) -> list[dict[str, Any]]:
+    """Locust's ``_exceptions.csv``: errors the test script raised (Count, Message, Traceback, Nodes).
+
+    ``location`` is the innermost traceback frame outside Locust and site-packages (the locustfile's
+    ``file:line in function``), or the innermost frame.
+    """
+    df = _csv(path, encoding, bad)
+    if len(df) == 0:
+        return []
+    if "Count" not in df or "Message" not in df:
+        raise FormatError("Locust exceptions file lacks Count/Message", path=path, line=1)
+    counts = _num(df, "Count", path).fillna(0).astype("int64")
+    out = []
+    for i in range(len(df)):
+        tb = str(df["Traceback"].iloc[i]) if "Traceback" in df else ""
+        frames = _FRAME.findall(tb)
+        own = [f for f in frames if "site-packages" not in f[0] and "dist-packages" not in f[0]]
+        where = (own or frames or [("", "", "")])[-1]
+        out.append(
+            {
+                "count": int(counts.iloc[i]),
+                "message": str(df["Message"].iloc[i]),
+                "location": f"{Path(where[0]).name}:{where[1]} in {where[2]}" if where[0] else "",
+                "file": where[0],
+                "traceback": tb[-2000:],
+            }
+        )
+    return sorted(out, key=lambda e: -int(e["count"]))
+
+
 def _sniff_stats(path: Path, head: bytes) -> bool:
     return head.lstrip(b"\xef\xbb\xbf").startswith(_STATS_HEAD + _HIST_HEAD)
 
@@ -388,6 +421,8 @@ def read_locust(
     stats = _stats(files["stats"], label, encoding, bad) if "stats" in files else None
     history = _history(files["history"], label, encoding, bad) if "history" in files else None
     errs = _failures(files["failures"], encoding, bad) if "failures" in files else None
+    if errs is None and stats is not None:
+        errs = errors_from_stats(stats)
     requests = None
     if "requests" in files:
         requests = read_locust_requests(
@@ -407,6 +442,8 @@ def read_locust(
         requests, "locust", label, str(base), stats=stats, history=history, errors_table=errs
     )
     lt.meta["files"] = {k: str(v) for k, v in files.items()}
+    if "exceptions" in files:
+        lt.meta["exceptions"] = _exceptions(files["exceptions"], encoding, bad)
     strays = stray_files(files)
     if strays:
         prefix = base.name.rsplit("_stats", 1)[0]
@@ -574,7 +611,27 @@ def read_locust_json(path: str | os.PathLike[str], *, run: str | None = None) ->
     df["estimate"] = "tool"
     df["source"] = "locust"
     df["run"] = label
-    return LoadTest(None, "locust", label, str(p), stats=SUMMARY.conform(df))
+    stats = SUMMARY.conform(df)
+    return LoadTest(
+        None, "locust", label, str(p), stats=stats, errors_table=errors_from_stats(stats)
+    )
+
+
+def errors_from_stats(stats: pd.DataFrame) -> pd.DataFrame:
+    """Failures per label from a tool's own statistics, when no failure messages were written.
+
+    ``status`` and ``error`` are empty: Locust's ``--json`` output and a stats CSV without its
+    ``_failures.csv`` count failures per entry but do not say why.
+    """
+    lab = stats[(stats["label"] != "Total") & (stats["failures"] > 0)]
+    return pd.DataFrame(
+        {
+            "label": lab["label"].astype("string").to_numpy(),
+            "status": pd.array([""] * len(lab), dtype="string"),
+            "error": pd.array([""] * len(lab), dtype="string"),
+            "count": lab["failures"].to_numpy(dtype="int64"),
+        }
+    ).sort_values("count", ascending=False, ignore_index=True)
 
 
 def _json_row(
