@@ -24,7 +24,15 @@ from perfnb.io._common import perfnb_attrs
 if TYPE_CHECKING:
     from perfnb.io.loadtest import LoadTest
 
-__all__ = ["apdex", "intervals", "jmeter_statistics", "percentile", "summarize"]
+__all__ = [
+    "apdex",
+    "apdex_from_percentiles",
+    "intervals",
+    "jmeter_statistics",
+    "percentile",
+    "share_below",
+    "summarize",
+]
 
 _QS = (0.5, 0.9, 0.95, 0.99)
 
@@ -169,7 +177,7 @@ def summarize(
             return _over_run(out, lt)
         if lt.stats is None:
             raise InputError("this load test has neither requests nor tool statistics")
-        return lt.stats
+        return _apdex_of_stats(lt, apdex_t_s, apdex_f_s)
     arr = lt.arrays()
     if arr is None:  # pragma: no cover - has_requests checked above
         raise InputError("no per-request data")
@@ -242,6 +250,77 @@ def summarize(
     out = SUMMARY.conform(df)
     perfnb_attrs(out)["apdex_t_s"] = apdex_t_s
     return _over_run(out, lt)
+
+
+def share_below(points: Any, x: float) -> tuple[float, float, float]:
+    """Share of requests at or below *x* from ``[quantile, value]`` points: ``(estimate, low, high)``.
+
+    The tool's percentile at *q* is the smallest value with at least a share *q* at or below it, so the
+    share at *x* lies between the largest *q* whose value is ≤ *x* and the smallest *q* whose value is
+    above it; the estimate interpolates linearly between the two. Below the minimum it is 0, at or above
+    the maximum 1 (exact).
+
+    Examples
+    --------
+    >>> tuple(round(v, 6) for v in share_below([[0, 0.01], [0.5, 0.02], [0.9, 0.05], [1, 0.2]], 0.035))
+    (0.7, 0.5, 0.9)
+    """
+    pts = sorted((float(v), float(q)) for q, v in points)
+    values = np.array([v for v, _ in pts])
+    qs = np.maximum.accumulate(np.array([q for _, q in pts]))
+    if x < values[0]:
+        return 0.0, 0.0, 0.0
+    if x >= values[-1]:
+        return 1.0, 1.0, 1.0
+    i = int(np.searchsorted(values, x, side="right"))  # values[i-1] <= x < values[i]
+    lo, hi = float(qs[i - 1]), float(qs[i])
+    v0, v1 = values[i - 1], values[i]
+    est = lo + (hi - lo) * (x - v0) / (v1 - v0) if v1 > v0 else lo
+    return float(est), lo, hi
+
+
+def apdex_from_percentiles(
+    points: Any, failure_ratio: float, t_s: float = 0.5, f_s: float | None = None
+) -> tuple[float, float, float]:
+    """Apdex estimated from a tool's percentiles: ``(estimate, low, high)``.
+
+    Apdex = (S(T) + S(F)) / 2 with S(x) the share of *successful* requests ≤ x. The tool's percentiles
+    cover all requests; failures (frustrated) are assumed spread like all requests for the estimate, and
+    the bounds hold whatever their latencies: ``S(x)`` lies in
+    ``[max(0, share(x) − failures), min(share(x), 1 − failures)]`` with ``share`` bracketed by the two
+    percentiles around *x* (:func:`share_below`).
+    """
+    f = 4.0 * t_s if f_s is None else f_s
+    fr = 0.0 if not np.isfinite(failure_ratio) else float(failure_ratio)
+    est = lo = hi = 0.0
+    for x in (t_s, f):
+        e, a, b = share_below(points, x)
+        est += e * (1 - fr) / 2
+        lo += max(0.0, a - fr) / 2
+        hi += min(b, 1 - fr) / 2
+    return float(min(max(est, lo), hi)), float(lo), float(hi)
+
+
+def _apdex_of_stats(lt: LoadTest, t_s: float, f_s: float | None) -> pd.DataFrame:
+    """The tool's statistics, with Apdex estimated from its percentile columns where it wrote them."""
+    stats = lt.stats
+    points = lt.meta.get("percentiles") or {}
+    if stats is None or not points:
+        return stats if stats is not None else pd.DataFrame()
+    out = stats.copy()
+    est = out["estimate"].astype("string")
+    apdex = out["apdex"].to_numpy(dtype="float64").copy()
+    for i, (label, err) in enumerate(zip(out["label"], out["error_ratio"], strict=True)):
+        pts = points.get(str(label))
+        if not pts:
+            continue
+        a, lo, hi = apdex_from_percentiles(pts, float(err), t_s, f_s)
+        apdex[i] = a
+        est.iloc[i] = f"{est.iloc[i]}:apdex-from-percentiles±{(hi - lo) / 2:.3f}"
+    out["apdex"] = apdex
+    out["estimate"] = est.astype("category")
+    perfnb_attrs(out)["apdex_t_s"] = t_s
+    return out
 
 
 def _over_run(out: pd.DataFrame, lt: LoadTest) -> pd.DataFrame:

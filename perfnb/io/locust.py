@@ -210,7 +210,14 @@ def _col(df: pd.DataFrame, *names: str) -> str:
     raise KeyError(names[0])
 
 
-def _stats(path: Path, run: str, encoding: str | None, bad: BadLines) -> pd.DataFrame:
+def _stats(
+    path: Path, run: str, encoding: str | None, bad: BadLines
+) -> tuple[pd.DataFrame, dict[str, list[list[float]]]]:
+    """The stats CSV as ``loadtest_summary``, and each label's ``[quantile, seconds]`` points.
+
+    The points (min and max as the 0 and 1 quantiles) are what :meth:`LoadTest.summary` estimates
+    Apdex from.
+    """
     df = _csv(path, encoding, bad)
     try:
         name = df["Name"]
@@ -251,7 +258,17 @@ def _stats(path: Path, run: str, encoding: str | None, bad: BadLines) -> pd.Data
     rows["estimate"] = "tool"
     rows["source"] = "locust"
     rows["run"] = run
-    return SUMMARY.conform(rows)
+    points: dict[str, list[list[float]]] = {}
+    cols = {qq: _num(df, pcts[qq], path).to_numpy() for qq in sorted(pcts)}
+    for i, lab in enumerate(rows["label"].astype(str)):
+        pts = [[0.0, float(rows["min_s"].iloc[i])]]
+        for qq, values in cols.items():
+            if np.isfinite(values[i]):
+                pts.append([float(qq), float(values[i]) / 1000.0])
+        pts.append([1.0, float(rows["max_s"].iloc[i])])
+        if all(np.isfinite(v) for _, v in pts):
+            points[lab] = pts
+    return SUMMARY.conform(rows), points
 
 
 def _history(path: Path, run: str, encoding: str | None, bad: BadLines) -> pd.DataFrame:
@@ -418,7 +435,7 @@ def read_locust(
         raise InputError("no Locust stats", path=p)
     label = run or (p.name if p.is_dir() else base.name.rsplit("_stats", 1)[0] or base.stem)
     bad = BadLines(on_bad_lines, path=base)
-    stats = _stats(files["stats"], label, encoding, bad) if "stats" in files else None
+    stats, points = _stats(files["stats"], label, encoding, bad) if "stats" in files else (None, {})
     history = _history(files["history"], label, encoding, bad) if "history" in files else None
     errs = _failures(files["failures"], encoding, bad) if "failures" in files else None
     if errs is None and stats is not None:
@@ -442,6 +459,8 @@ def read_locust(
         requests, "locust", label, str(base), stats=stats, history=history, errors_table=errs
     )
     lt.meta["files"] = {k: str(v) for k, v in files.items()}
+    if points:
+        lt.meta["percentiles"] = points
     if "exceptions" in files:
         lt.meta["exceptions"] = _exceptions(files["exceptions"], encoding, bad)
     strays = stray_files(files)
@@ -450,8 +469,8 @@ def read_locust(
         names = ", ".join(f.name for f in strays[:5]) + (" …" if len(strays) > 5 else "")
         warnings.warn(
             f"{base.parent}: {names} {'is' if len(strays) == 1 else 'are'} not part of the Locust "
-            f"run {prefix!r} and {'was' if len(strays) == 1 else 'were'} not read; a request log "
-            f"belongs to a prefix when named {prefix}_<name>.csv",
+            f"run {prefix!r} and {'was' if len(strays) == 1 else 'were'} not read (a file of this "
+            f"run is named {prefix}_<name>.csv)",
             PerfnbWarning,
             stacklevel=2,
         )

@@ -146,3 +146,29 @@ def test_summary_corrects_coordinated_omission() -> None:
         0.15,
         0.1,
     ]
+
+
+@pytest.mark.parametrize("run", ["steady", "step", "slow"])
+def test_apdex_estimated_from_locust_stats_brackets_the_exact_value(run: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Locust's stats CSV alone (its default output): Apdex from its percentile columns, with bounds
+    that hold the exact Apdex of the same run's request log (CsvRequestLogger)."""
+    import shutil
+
+    import perfnb
+    from perfnb.analysis.latency import apdex_from_percentiles
+
+    shutil.copy(LT / run / "run_stats.csv", tmp_path / "run_stats.csv")
+    est = perfnb.read_loadtest(tmp_path / "run")
+    assert est.requests is None
+    exact = perfnb.read_loadtest(LT / run / "run_requests.csv")
+    for t in (0.02, 0.03, 0.05, 0.1, 0.5):
+        s = est.summary(apdex_t_s=t).set_index("label")
+        x = exact.summary(apdex_t_s=t).set_index("label")
+        for label in s.index:
+            pts = est.meta["percentiles"][label]
+            a, lo, hi = apdex_from_percentiles(pts, float(s.loc[label, "error_ratio"]), t)
+            assert s.loc[label, "apdex"] == pytest.approx(a)
+            assert lo - 0.01 <= x.loc[label, "apdex"] <= hi + 0.01, (label, t)  # log misses a few
+            assert str(s.loc[label, "estimate"]).startswith("tool:apdex-from-percentiles±")
+    assert np.isfinite(est.summary()["apdex"]).all()  # was NaN for every Locust stats CSV
+    assert perfnb.check(est, select=["LT003"], apdex_t_s=0.02, apdex_min=0.9)  # the rule can fire
