@@ -115,8 +115,15 @@ def evaluate_k6_threshold(lt: LoadTest, metric: str, expression: str) -> tuple[b
     else:
         return None, f"{agg} is not an aggregate of {metric}"
     passed = bool(_OPS[op](got, limit))
+    return passed, _observed(metric, agg, got)
+
+
+def _observed(metric: str, agg: str, got: float) -> str:
+    """``p(95)=300.4 ms``, ``rate=7.00%`` (a k6 rate metric is a share), ``count=300``."""
+    if agg == "rate" and not metric.startswith("http_reqs"):
+        return f"rate={got:.2%}"
     unit = " ms" if metric.startswith("http_req_duration") and agg != "count" else ""
-    return passed, f"{agg}={_fmt(got)}{unit}"
+    return f"{agg}={_fmt(got)}{unit}"
 
 
 def _k6_rows(lt: LoadTest) -> list[dict[str, Any]]:
@@ -131,8 +138,7 @@ def _k6_rows(lt: LoadTest) -> list[dict[str, Any]]:
             key = m.group(1)
             got = vals.get(key, vals.get("value") if key == "rate" else None)  # legacy: value
             if isinstance(got, (int, float)):
-                unit = " ms" if t["metric"].startswith("http_req_duration") else ""
-                observed = f"{key}={_fmt(float(got))}{unit}"
+                observed = _observed(t["metric"], key, float(got))
         rows.append(
             {
                 "kind": "threshold",

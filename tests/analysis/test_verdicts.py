@@ -19,7 +19,7 @@ def test_k6_summary_thresholds_and_checks_as_k6_judged() -> None:
     assert not v.loc["http_req_failed: rate<0.01", "passed"]
     assert v.loc["http_req_duration: avg<1000", "passed"]
     assert v.loc["checks: rate>0.5", "passed"]
-    assert v.loc["http_req_failed: rate<0.01", "observed"] == "rate=0.07"
+    assert v.loc["http_req_failed: rate<0.01", "observed"] == "rate=7.00%"
     assert not v.loc["flaky status 200", "passed"]
     assert v.loc["flaky status 200", "observed"].startswith("79 of 100 passed")
     assert set(v["judged_by"]) == {"k6"}
