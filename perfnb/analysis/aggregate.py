@@ -296,6 +296,9 @@ class LoadAggregate:
     has_users: bool = False
     requests_total: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    #: builds the same aggregate *with* intervals (a second pass over the input), for an aggregate made
+    #: without them; :meth:`LoadTest.intervals` calls it on first use (set by ``scan_loadtest``)
+    rescan: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.sub_buckets * _OCTAVES > 1 << _BUCKET_BITS:
@@ -737,7 +740,10 @@ class LoadAggregate:
         from perfnb.io.loadtest import INTERVALS
 
         if self.iv_cell is None or self.iv_keys.size == 0:
-            raise InputError("this aggregate was built without intervals")
+            raise InputError(
+                "this aggregate was built without intervals",
+                hint="read it with intervals=True (or None: a second pass on first use)",
+            )
         ctrl_labels = np.flatnonzero(self.controllers >= np.maximum(self.count, 1))
         mids = LatencyHistogram(self.sub_buckets).values()
         key = self.iv_keys

@@ -377,6 +377,11 @@ def intervals(lt: LoadTest, *, freq: str = "5s", method: str = "linear") -> pd.D
     if not lt.has_requests:
         if lt.aggregate is not None:
             agg = lt.aggregate
+            if agg.iv_cell is None and agg.rescan is not None:
+                # read for the summary only: the intervals need a second pass (read with
+                # intervals=True to build both in one)
+                fresh = agg.rescan()
+                lt.aggregate = agg = fresh.aggregate if hasattr(fresh, "aggregate") else fresh
             if abs(pd.Timedelta(freq).total_seconds() - agg.interval_s) > 1e-9:
                 raise InputError(
                     f"this load test was aggregated in intervals of {agg.interval_s:g} s",

@@ -57,6 +57,7 @@ class _Options:
     apdex_t_s: float = 0.5
     apdex_f_s: float | None = None
     run: str = ""
+    intervals: bool = True
 
 
 def loadtest_files(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
@@ -92,6 +93,7 @@ def scan_loadtest(
     run: str | None = None,
     timestamp_format: str | None = None,
     timezone: str = "UTC",
+    intervals: bool | None = None,
 ) -> LoadTest:
     """Aggregate one or many raw load-test files in bounded memory (``"stream"``) or on Dask (``"dask"``).
 
@@ -113,6 +115,11 @@ def scan_loadtest(
         Show a progress bar (default: for inputs of 256 MB or more).
     on_bad_lines, timestamp_format, timezone
         As for :func:`perfnb.read_jmeter`; skipped rows are counted in ``LoadTest.meta["skipped_rows"]``.
+    intervals
+        ``True``: build the per-interval histograms in the same pass (for :meth:`~LoadTest.intervals`,
+        capacity, percentiles over time). ``None`` (default) or ``False``: the pass builds what
+        :meth:`~LoadTest.summary` needs only; with ``None`` the first call of ``intervals()`` makes a
+        second pass that builds them, with ``False`` it is refused.
 
     Returns
     -------
@@ -161,6 +168,7 @@ def scan_loadtest(
             apdex_t_s=apdex_t_s,
             apdex_f_s=apdex_f_s,
             run=run_label(f, run),
+            intervals=bool(intervals),
         )
         file_parts, o = _plan(f, o, chunk_bytes)
         parts.extend(file_parts)
@@ -180,6 +188,26 @@ def scan_loadtest(
         if run is not None
         else (run_label(files[0], None) if len(files) == 1 else Path(files[0]).parent.name)
     )
+    if intervals is None:
+        from functools import partial
+
+        agg.rescan = partial(
+            scan_loadtest,
+            path,
+            engine=engine,
+            client=client,
+            chunk_bytes=chunk_bytes,
+            interval=interval,
+            apdex_t_s=apdex_t_s,
+            apdex_f_s=apdex_f_s,
+            sub_buckets=sub_buckets,
+            progress=progress,
+            on_bad_lines=on_bad_lines,
+            run=run,
+            timestamp_format=timestamp_format,
+            timezone=timezone,
+            intervals=True,
+        )
     lt = LoadTest(
         None,
         sources.pop() if len(sources) == 1 else "mixed",
@@ -258,6 +286,7 @@ def aggregate_partition(part: Partition, o: _Options) -> LoadAggregate:
         sub_buckets=o.sub_buckets,
         apdex_t_s=o.apdex_t_s,
         apdex_f_s=o.apdex_f_s,
+        intervals=o.intervals,
     )
     agg.meta["skipped_rows"] = bad.count
     if run_end_ns is not None:
