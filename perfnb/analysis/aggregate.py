@@ -608,6 +608,7 @@ class LoadAggregate:
         ends = [int(m["run_end_ns"]) for m in (self.meta, other.meta) if "run_end_ns" in m]
         if ends:  # the last sample of any metric (k6), whatever order partitions merge in
             out.meta["run_end_ns"] = max(ends)
+        out.meta.update(_merge_k6_meta(self.meta, other.meta))
         return out
 
     __add__ = merge
@@ -814,6 +815,26 @@ class LoadAggregate:
         df["source"] = source
         df["run"] = run
         return INTERVALS.conform(df)
+
+
+def _merge_k6_meta(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """k6 checks (passes and fails add up, by path) and threshold expressions (a union) of two parts."""
+    out: dict[str, Any] = {}
+    if "checks" in a or "checks" in b:
+        by: dict[str, dict[str, Any]] = {}
+        for c in [*a.get("checks", []), *b.get("checks", [])]:
+            cur = by.setdefault(c["path"], {**c, "passes": 0, "fails": 0})
+            cur["passes"] += int(c["passes"])
+            cur["fails"] += int(c["fails"])
+        out["checks"] = list(by.values())
+    if "threshold_definitions" in a or "threshold_definitions" in b:
+        defs: dict[str, list[str]] = {}
+        for d in (a.get("threshold_definitions", {}), b.get("threshold_definitions", {})):
+            for metric, sources in d.items():
+                defs.setdefault(metric, [])
+                defs[metric] += [x for x in sources if x not in defs[metric]]
+        out["threshold_definitions"] = defs
+    return out
 
 
 def _exact_counts(codes: np.ndarray, ms: np.ndarray | None, nl: int) -> list[np.ndarray | None]:

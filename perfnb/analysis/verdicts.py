@@ -49,7 +49,7 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
-def _k6_values(lt: LoadTest, metric: str) -> dict[str, float] | None:
+def _k6_values(lt: LoadTest, metric: str) -> dict[str, Any] | None:
     """The aggregates of one k6 metric computed from the samples, or None when perfnb does not read it."""
     base, _, sub = metric.partition("{")
     req = lt.requests
@@ -58,8 +58,10 @@ def _k6_values(lt: LoadTest, metric: str) -> dict[str, float] | None:
         passes = sum(int(c["passes"]) for c in checks)
         total = passes + sum(int(c["fails"]) for c in checks)
         return {"rate": passes / total, "count": float(total)} if total else None
-    if req is None or base not in ("http_req_duration", "http_req_failed", "http_reqs"):
+    if base not in ("http_req_duration", "http_req_failed", "http_reqs"):
         return None
+    if req is None:
+        return None if sub or lt.aggregate is None else _aggregate_values(lt, base)
     if sub:
         for part in sub.rstrip("}").split(","):
             key, _, val = part.partition(":")
@@ -87,6 +89,27 @@ def _k6_values(lt: LoadTest, metric: str) -> dict[str, float] | None:
     return {"count": float(n), "rate": n / duration if duration > 0 else float("nan")}
 
 
+def _aggregate_values(lt: LoadTest, base: str) -> dict[str, Any]:
+    """The same aggregates from a streamed run's summary (percentiles from its histograms, ±0.78 %)."""
+    s = lt.summary()
+    tot: dict[Any, Any] = s[s["label"] == "Total"].iloc[0].to_dict()
+    n = float(tot["requests"])
+    if base == "http_req_duration":
+        ms = {
+            k: float(tot[c]) * 1000.0
+            for k, c in (("avg", "mean_s"), ("min", "min_s"), ("max", "max_s"))
+        }
+        ms["med"] = float(tot["p50_s"]) * 1000.0
+        pcts = {q: float(tot[f"p{q}_s"]) * 1000.0 for q in (50, 90, 95, 99)}
+        return {**ms, "_pcts": pcts}
+    if base == "http_req_failed":
+        return {
+            "rate": float(tot["failures"]) / n if n else float("nan"),
+            "count": float(tot["failures"]),
+        }
+    return {"count": n, "rate": float(tot["throughput_per_s"])}
+
+
 def evaluate_k6_threshold(lt: LoadTest, metric: str, expression: str) -> tuple[bool | None, str]:
     """Evaluate one k6 threshold expression from the samples: ``(passed, observed)``.
 
@@ -107,9 +130,13 @@ def evaluate_k6_threshold(lt: LoadTest, metric: str, expression: str) -> tuple[b
     agg, pct, op, limit = m.group(1), m.group(2), m.group(3), float(m.group(4))
     if pct is not None:
         ms = values.get("_values")
-        if ms is None:
-            return None, f"{metric} has no percentiles"
-        got = float(np.percentile(ms, float(pct), method="linear"))  # k6's estimator
+        pcts: Any = values.get("_pcts") or {}
+        if ms is not None:
+            got = float(np.percentile(ms, float(pct), method="linear"))  # k6's estimator
+        elif float(pct) in pcts:
+            got = float(pcts[float(pct)])
+        else:
+            return None, f"p({pct}) is not kept for aggregated {metric}"
     elif agg in values:
         got = float(values[agg])
     else:

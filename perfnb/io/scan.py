@@ -215,6 +215,9 @@ def scan_loadtest(
         str(path) if not isinstance(path, (list, tuple)) else str(files[0].parent),
         aggregate=agg,
     )
+    for key in ("checks", "threshold_definitions"):  # k6 --out json: what the tool judges
+        if key in agg.meta:
+            lt.meta[key] = agg.meta[key]
     if "run_end_ns" in agg.meta and agg.count.sum():
         # k6: rates over the test-run duration (first request start to the last sample of any metric)
         first = int(agg.first_ns[agg.count > 0].min())
@@ -279,7 +282,7 @@ def aggregate_partition(part: Partition, o: _Options) -> LoadAggregate:
     """The aggregate of one partition (runs on a Dask worker with ``engine="dask"``)."""
     p = Path(part.path)
     bad = BadLines(o.on_bad_lines, path=p)
-    arrays, run_end_ns = _arrays(part, o, p, bad)
+    arrays, extra = _arrays(part, o, p, bad)
     agg = LoadAggregate.from_arrays(
         arrays,
         interval_s=o.interval_s,
@@ -289,15 +292,18 @@ def aggregate_partition(part: Partition, o: _Options) -> LoadAggregate:
         intervals=o.intervals,
     )
     agg.meta["skipped_rows"] = bad.count
-    if run_end_ns is not None:
-        agg.meta["run_end_ns"] = run_end_ns
+    agg.meta.update(extra)
     return agg
 
 
 def _arrays(
     part: Partition, o: _Options, p: Path, bad: BadLines
-) -> tuple[RequestArrays, int | None]:
-    """The partition's requests, and (k6) the time of its last sample of any metric (ns)."""
+) -> tuple[RequestArrays, dict[str, Any]]:
+    """The partition's requests, and what else it says for ``LoadAggregate.meta``.
+
+    k6: the time of its last sample of any metric (``run_end_ns``); checks and threshold expressions
+    of ``--out json``.
+    """
     import pyarrow as pa
 
     if o.fmt in _WHOLE:
@@ -308,11 +314,11 @@ def _arrays(
         if arr is None:  # pragma: no cover - these formats always have requests
             raise FormatError("no requests", path=p)
         bad.lines.extend([-1] * int(lt.meta.get("skipped_rows", 0)))
-        return arr, None
+        return arr, {}
     with pa.OSFile(part.path) as fh:
         buf = fh.read_at(part.nbytes, part.start)
     if o.fmt == "jmeter_csv":
-        return _jmeter_arrays(buf, part, o, p, bad), None
+        return _jmeter_arrays(buf, part, o, p, bad), {}
     if o.fmt == "k6_csv":
         from perfnb.analysis.aggregate import RequestArrays as RA
         from perfnb.io.k6 import _epoch, csv_frame, csv_table
@@ -321,8 +327,10 @@ def _arrays(
         df = csv_table(
             pa.BufferReader(buf), p, bad, list(o.names), has_header=False, line_offset=before
         )
-        end = int(_epoch(df["timestamp"].iloc[-1:]).iloc[0].value) if len(df) else None
-        return RA.from_frame(csv_frame(df, p, o.run)), end
+        extra = (
+            {"run_end_ns": int(_epoch(df["timestamp"].iloc[-1:]).iloc[0].value)} if len(df) else {}
+        )
+        return RA.from_frame(csv_frame(df, p, o.run)), extra
     from perfnb.analysis.aggregate import RequestArrays as RA
     from perfnb.io.k6 import parse_ndjson
 
@@ -337,7 +345,12 @@ def _arrays(
                 err.message, path=p, line=(err.line or 0) + before, hint=err.hint
             ) from err
         raise
-    return RA.from_frame(points.frame(p, o.run)), points.last_time_ns()
+    meta: dict[str, Any] = {}
+    end = points.last_time_ns()
+    if end is not None:
+        meta["run_end_ns"] = end
+    points.merge_meta(meta)
+    return RA.from_frame(points.frame(p, o.run)), meta
 
 
 def _shifted(err: FormatError, part: Partition) -> FormatError:

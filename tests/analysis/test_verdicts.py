@@ -83,3 +83,15 @@ def test_error_chart_of_locust_json_run_is_not_empty() -> None:
     assert int(lt.errors()["count"].sum()) == failures
     ax = plot_errors(lt)
     assert sum(p.get_width() for p in ax.patches) == failures
+
+
+def test_k6_verdicts_on_the_stream_engine_agree() -> None:
+    """The stream engine keeps checks (summed over partitions) and evaluates thresholds from its summary."""
+    lazy = perfnb.read_loadtest(K6 / "run.json", engine="stream", chunk_bytes=50_000)
+    assert lazy.meta["partitions"] > 5
+    ours = verdicts(lazy).set_index("name")
+    k6 = verdicts(perfnb.read_loadtest(K6 / "summary-export.json")).set_index("name")
+    for name in k6.index:
+        assert bool(ours.loc[name, "passed"]) == bool(k6.loc[name, "passed"]), name
+    checks = k6[k6["kind"] == "check"].index
+    assert (ours.loc[checks, "observed"] == k6.loc[checks, "observed"]).all()
