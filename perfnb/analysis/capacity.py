@@ -213,6 +213,7 @@ class Capacity:
     saturated: bool | None = None
     fit_quality: str = ""
     retrograde_users: int | None = None
+    min_requests: int = 50
 
     def curve(self, n: Any) -> Any:
         """Fitted throughput at concurrency *n* (meaningful within the fitted levels only)."""
@@ -256,7 +257,7 @@ def capacity(
         error_ratio_max=error_ratio_max,
         breaking_p95_s=breaking_p95_s,
     )
-    cap = Capacity(lv, highest_users=int(lv["users"].max()))
+    cap = Capacity(lv, highest_users=int(lv["users"].max()), min_requests=min_requests)
     n = lv["users"].to_numpy(dtype="float64")
     x = lv["throughput_per_s"].to_numpy(dtype="float64")
     judged = lv["enough"].to_numpy(dtype=bool)
@@ -323,6 +324,10 @@ def _fit(cap: Capacity, n: np.ndarray, x: np.ndarray) -> None:
         f"USL fit on {n.size} levels ({int(n.min())}–{int(top)} users): R² {cap.r2:.2f}, "
         f"σ {sig}, κ {kap}"
     )
+    if max(cap.sigma, cap.kappa) >= 0.999:  # pinned at a bound: the data do not determine it
+        cap.fit_quality += " — σ or κ at its bound (1): the levels do not determine the curve"
+        cap.saturated = None
+        return
     if not np.isfinite(cap.r2) or cap.r2 < 0.8:
         cap.fit_quality += " — a poor fit: its parameters are not conclusions"
         cap.saturated = None
@@ -375,9 +380,12 @@ def _recommend(c: Capacity, *, p95_max_s: float, error_ratio_max: float) -> str:
             parts.append("Coherency (κ) dominates: reduce cross-node/shared-state coordination.")
     elif c.breaking_users is None and c.retrograde_users is None:
         if len(c.fit_users) < 2:
-            parts.append(
-                f"One level run ({_users(c.highest_users)}): whether it saturates is unknown."
+            what = (
+                f"One level run ({_users(c.highest_users)})"
+                if len(lv) == 1
+                else f"{len(c.fit_users)} of {len(lv)} levels with enough requests and no failure"
             )
+            parts.append(f"{what}: whether it saturates is unknown.")
         else:
             parts.append(
                 f"Not saturated up to {_users(c.highest_users)}: throughput still grows at the "
@@ -394,11 +402,18 @@ def _recommend(c: Capacity, *, p95_max_s: float, error_ratio_max: float) -> str:
             "No per-level percentiles (Locust's history without --csv-full-history holds them "
             "since the start), so no optimal capacity is stated."
         )
-    else:
-        lowest = int(lv.index.min())
+    elif not lv["enough"].any():
         parts.append(
-            f"No level met the objectives (p95 < {p95_max_s:g} s, < 1 % errors, at most "
-            f"{error_ratio_max:.0%} errors); fix the lowest level ({_users(lowest)}) first."
+            f"No level has enough requests to judge (at least {c.min_requests} each): run each "
+            "level longer."
+        )
+    else:
+        first = lv[lv["enough"]].iloc[0]
+        lowest = int(lv[lv["enough"]].index[0])
+        parts.append(
+            f"No level met the objectives (p95 < {p95_max_s:g} s and < 1 % errors): the lowest "
+            f"level judged ({_users(lowest)}) already had p95 {float(first['p95_s']) * 1000:.0f} ms "
+            f"and {float(first['error_ratio']):.2%} errors."
         )
     return " ".join(parts)
 

@@ -185,7 +185,8 @@ def latency_knee(r: Any, lt: LoadTest, th: Any) -> Iterator[Finding]:
     """p95 climbs past ``knee_factor`` × its lowest-load value at some user level (the knee).
 
     Fix: capacity is reached there: scale out or remove the bottleneck; see the USL fit.
-    False positive: runs without distinct user levels.
+    False positive: runs without distinct user levels. The knee is taken among healthy levels only
+    (below the breaking point, enough requests); the recommendation names only levels that were run.
     """
     from perfnb.analysis.capacity import capacity
     from perfnb.errors import PerfnbError

@@ -27,6 +27,9 @@ CORPUS_RUNS = [
     "locust/locust1_2020_quoted_99999",
     "k6/xk6_dashboard_testdata_result.json",
     "k6/finance_2024_csv_and_json/k6-results.json",
+    "jmeter/apache_jmeter_HTMLReportTestFile.csv",
+    "gatling/gatling_3.7.4_text_with_stats_json",
+    "gatling/gatling_3.9.5_text_with_assertions_simulation.log",
 ]
 
 
@@ -123,3 +126,13 @@ def test_failing_corpus_run_is_broken_not_optimal(corpus: Path) -> None:
     assert lv.set_index("users").loc[50, "error_ratio"] > 0.5
     cap = capacity(lt)
     assert cap.breaking_users == 50 and cap.optimal_users != 50
+
+
+def test_levels_too_small_to_judge_are_said_so(corpus: Path) -> None:
+    """60 requests over two levels (a public Gatling run): no verdict on objectives, a reason instead."""
+    log = corpus / "loadtests" / "gatling" / "gatling_3.9.5_text_with_assertions_simulation.log"
+    cap = capacity(perfnb.read_loadtest(log))
+    assert not cap.levels["enough"].any()
+    assert cap.optimal_users is None and cap.breaking_users is None
+    assert "No level has enough requests to judge" in cap.recommendation
+    assert "No level met the objectives" not in cap.recommendation
