@@ -397,15 +397,15 @@ def _recommend(c: Capacity, *, p95_max_s: float, error_ratio_max: float) -> str:
         parts.append(f"Latency doubles from {_users(c.knee_users)} on (the knee).")
     if c.optimal_users is not None:
         parts.append(f"Recommendation: plan for at most {_users(c.optimal_users)}.")
-    elif lv["p95_s"].isna().all():
-        parts.append(
-            "No per-level percentiles (Locust's history without --csv-full-history holds them "
-            "since the start), so no optimal capacity is stated."
-        )
     elif not lv["enough"].any():
         parts.append(
             f"No level has enough requests to judge (at least {c.min_requests} each): run each "
             "level longer."
+        )
+    elif lv["p95_s"].isna().all():
+        parts.append(
+            "No per-level percentiles (Locust's history without --csv-full-history holds them "
+            "since the start), so no optimal capacity is stated."
         )
     else:
         first = lv[lv["enough"]].iloc[0]
