@@ -13,6 +13,7 @@ Apdex follows the Apdex standard: satisfied ≤ T, tolerating ≤ F (default F =
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,6 +30,7 @@ __all__ = [
     "apdex_from_percentiles",
     "intervals",
     "jmeter_statistics",
+    "locust_half_step",
     "percentile",
     "share_below",
     "summarize",
@@ -252,13 +254,33 @@ def summarize(
     return _over_run(out, lt)
 
 
-def share_below(points: Any, x: float) -> tuple[float, float, float]:
+def locust_half_step(value_s: float) -> float:
+    """Half of Locust's rounding step at *value_s* (seconds).
+
+    Locust buckets response times to whole milliseconds below 100 ms, to 10 ms below 1 s, 100 ms below
+    10 s, then 1 s (``locust.stats``); its percentiles are bucket values.
+
+    Examples
+    --------
+    >>> locust_half_step(0.05), locust_half_step(0.25), locust_half_step(3.0)
+    (0.0005, 0.005, 0.05)
+    """
+    ms = value_s * 1000.0
+    step = 1.0 if ms < 100 else 10.0 if ms < 1000 else 100.0 if ms < 10000 else 1000.0
+    return step / 2000.0
+
+
+def share_below(
+    points: Any, x: float, half_step: Callable[[float], float] | None = None
+) -> tuple[float, float, float]:
     """Share of requests at or below *x* from ``[quantile, value]`` points: ``(estimate, low, high)``.
 
     The tool's percentile at *q* is the smallest value with at least a share *q* at or below it, so the
     share at *x* lies between the largest *q* whose value is ≤ *x* and the smallest *q* whose value is
     above it; the estimate interpolates linearly between the two. Below the minimum it is 0, at or above
-    the maximum 1 (exact).
+    the maximum 1 (exact; the first and last points are the exact minimum and maximum). A tool that
+    rounds response times into buckets (*half_step*: half the rounding step at a value) widens the
+    bracket by that much on each side.
 
     Examples
     --------
@@ -272,15 +294,26 @@ def share_below(points: Any, x: float) -> tuple[float, float, float]:
         return 0.0, 0.0, 0.0
     if x >= values[-1]:
         return 1.0, 1.0, 1.0
+    h = np.array([half_step(v) if half_step else 0.0 for v in values])
+    h[0] = h[-1] = 0.0  # the exact minimum and maximum
+    below = np.flatnonzero(values + h <= x)
+    above = np.flatnonzero(values - h > x)
+    lo = float(qs[below[-1]]) if below.size else 0.0
+    hi = float(qs[above[0]]) if above.size else 1.0
     i = int(np.searchsorted(values, x, side="right"))  # values[i-1] <= x < values[i]
-    lo, hi = float(qs[i - 1]), float(qs[i])
     v0, v1 = values[i - 1], values[i]
-    est = lo + (hi - lo) * (x - v0) / (v1 - v0) if v1 > v0 else lo
-    return float(est), lo, hi
+    q0, q1 = float(qs[i - 1]), float(qs[i])
+    est = q0 + (q1 - q0) * (x - v0) / (v1 - v0) if v1 > v0 else q0
+    return float(min(max(est, lo), hi)), lo, hi
 
 
 def apdex_from_percentiles(
-    points: Any, failure_ratio: float, t_s: float = 0.5, f_s: float | None = None
+    points: Any,
+    failure_ratio: float,
+    t_s: float = 0.5,
+    f_s: float | None = None,
+    *,
+    half_step: Callable[[float], float] | None = None,
 ) -> tuple[float, float, float]:
     """Apdex estimated from a tool's percentiles: ``(estimate, low, high)``.
 
@@ -294,7 +327,7 @@ def apdex_from_percentiles(
     fr = 0.0 if not np.isfinite(failure_ratio) else float(failure_ratio)
     est = lo = hi = 0.0
     for x in (t_s, f):
-        e, a, b = share_below(points, x)
+        e, a, b = share_below(points, x, half_step)
         est += e * (1 - fr) / 2
         lo += max(0.0, a - fr) / 2
         hi += min(b, 1 - fr) / 2
@@ -308,13 +341,14 @@ def _apdex_of_stats(lt: LoadTest, t_s: float, f_s: float | None) -> pd.DataFrame
     if stats is None or not points:
         return stats if stats is not None else pd.DataFrame()
     out = stats.copy()
+    step = locust_half_step if lt.source == "locust" else None  # Locust rounds into buckets
     est = out["estimate"].astype("string")
     apdex = out["apdex"].to_numpy(dtype="float64").copy()
     for i, (label, err) in enumerate(zip(out["label"], out["error_ratio"], strict=True)):
         pts = points.get(str(label))
         if not pts:
             continue
-        a, lo, hi = apdex_from_percentiles(pts, float(err), t_s, f_s)
+        a, lo, hi = apdex_from_percentiles(pts, float(err), t_s, f_s, half_step=step)
         apdex[i] = a
         est.iloc[i] = f"{est.iloc[i]}:apdex-from-percentiles±{(hi - lo) / 2:.3f}"
     out["apdex"] = apdex

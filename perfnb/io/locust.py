@@ -587,6 +587,7 @@ def read_locust_json(path: str | os.PathLike[str], *, run: str | None = None) ->
             "Locust --json output is a list of entries", path=p, found=type(doc).__name__
         )
     rows = []
+    points: dict[str, list[list[float]]] = {}
     total: dict[float, int] = {}
     agg = {
         "n": 0,
@@ -606,6 +607,7 @@ def read_locust_json(path: str | os.PathLike[str], *, run: str | None = None) ->
             n, f = int(e["num_requests"]), int(e["num_failures"])
             span = float(e["last_request_timestamp"]) - float(e["start_time"])
             rows.append(_json_row(str(e["name"]), n, f, e, hist, span))
+            points[str(e["name"])] = _hist_points(hist, rows[-1]["min_s"], rows[-1]["max_s"])
             agg["n"] += n
             agg["f"] += f
             agg["sum"] += float(e["total_response_time"])
@@ -630,10 +632,27 @@ def read_locust_json(path: str | os.PathLike[str], *, run: str | None = None) ->
     df["estimate"] = "tool"
     df["source"] = "locust"
     df["run"] = label
+    points["Total"] = _hist_points(total, rows[-1]["min_s"], rows[-1]["max_s"])
     stats = SUMMARY.conform(df)
-    return LoadTest(
+    lt = LoadTest(
         None, "locust", label, str(p), stats=stats, errors_table=errors_from_stats(stats)
     )
+    lt.meta["percentiles"] = {k: v for k, v in points.items() if v}
+    return lt
+
+
+def _hist_points(hist: dict[float, int], min_s: float, max_s: float) -> list[list[float]]:
+    """``[share at or below, seconds]`` of a Locust response-time histogram (its rounded buckets)."""
+    n = sum(hist.values())
+    if n == 0 or not (np.isfinite(min_s) and np.isfinite(max_s)):
+        return []
+    out = [[0.0, float(min_s)]]
+    cum = 0
+    for k in sorted(hist):
+        cum += hist[k]
+        out.append([cum / n, float(k) / 1000.0])
+    out.append([1.0, float(max_s)])
+    return out
 
 
 def errors_from_stats(stats: pd.DataFrame) -> pd.DataFrame:

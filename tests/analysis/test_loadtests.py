@@ -155,7 +155,7 @@ def test_apdex_estimated_from_locust_stats_brackets_the_exact_value(run: str, tm
     import shutil
 
     import perfnb
-    from perfnb.analysis.latency import apdex_from_percentiles
+    from perfnb.analysis.latency import apdex_from_percentiles, locust_half_step
 
     shutil.copy(LT / run / "run_stats.csv", tmp_path / "run_stats.csv")
     est = perfnb.read_loadtest(tmp_path / "run")
@@ -166,9 +166,30 @@ def test_apdex_estimated_from_locust_stats_brackets_the_exact_value(run: str, tm
         x = exact.summary(apdex_t_s=t).set_index("label")
         for label in s.index:
             pts = est.meta["percentiles"][label]
-            a, lo, hi = apdex_from_percentiles(pts, float(s.loc[label, "error_ratio"]), t)
+            err = float(s.loc[label, "error_ratio"])
+            a, lo, hi = apdex_from_percentiles(pts, err, t, half_step=locust_half_step)
             assert s.loc[label, "apdex"] == pytest.approx(a)
             assert lo - 0.01 <= x.loc[label, "apdex"] <= hi + 0.01, (label, t)  # log misses a few
             assert str(s.loc[label, "estimate"]).startswith("tool:apdex-from-percentiles±")
     assert np.isfinite(est.summary()["apdex"]).all()  # was NaN for every Locust stats CSV
     assert perfnb.check(est, select=["LT003"], apdex_t_s=0.02, apdex_min=0.9)  # the rule can fire
+
+
+@pytest.mark.parametrize("run", ["steady", "step", "slow"])
+def test_apdex_from_locust_json_histograms_brackets_the_exact_value(run: str) -> None:
+    """Locust's --json output (bucketed histograms): bounds from its rounding hold the exact Apdex."""
+    import perfnb
+    from perfnb.analysis.latency import apdex_from_percentiles, locust_half_step
+
+    est = perfnb.read_loadtest(LT / run / "run.json")
+    exact = perfnb.read_loadtest(LT / run / "run_requests.csv")
+    for t in (0.02, 0.05, 0.1):
+        s = est.summary(apdex_t_s=t).set_index("label")
+        x = exact.summary(apdex_t_s=t).set_index("label")
+        pts = est.meta["percentiles"]["Total"]
+        a, lo, hi = apdex_from_percentiles(
+            pts, float(s.loc["Total", "error_ratio"]), t, half_step=locust_half_step
+        )
+        assert s.loc["Total", "apdex"] == pytest.approx(a)
+        assert hi - lo < 0.05  # histograms bracket far tighter than the stats CSV's percentiles
+        assert lo - 0.002 <= x.loc["Total", "apdex"] <= hi + 0.002, t
