@@ -1,4 +1,4 @@
-"""The ``perfnb`` command line: ``run``, ``list``, ``inspect``, ``check``, ``read``.
+"""The ``perfnb`` command line: ``run``, ``list``, ``inspect``, ``check``, ``read``, ``flame``.
 
 Exit codes (:class:`~perfnb.report.run.ExitCode`): 0 ok, 1 findings at or above ``--fail-on``, 2 usage,
 3 input error, 4 live source unreachable, 5 notebook bug. Errors are one line on stderr, the exception's
@@ -19,6 +19,8 @@ import click
 import yaml
 
 from perfnb import errors
+from perfnb._secrets import RedactingFilter
+from perfnb.history.cli import history_cmd, history_options, record_report, record_run
 from perfnb.report.run import ExitCode
 
 __all__ = ["main"]
@@ -122,6 +124,9 @@ def cli(verbose: bool) -> None:
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:  # no password reaches a log line
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
 
 
 def _load_params(param: Sequence[tuple[str, str]], params_file: str | None) -> dict[str, Any]:
@@ -164,6 +169,7 @@ def _load_params(param: Sequence[tuple[str, str]], params_file: str | None) -> d
 @_output_dir("Parent folder of <notebook>/<UTC timestamp>/.")
 @_fail_on
 @click.option("--timeout", "timeout_s", type=float, default=None, help="Per-cell timeout, seconds.")
+@history_options
 @_guard
 def run_cmd(
     notebook: str,
@@ -172,6 +178,7 @@ def run_cmd(
     output_dir: str,
     fail_on: str,
     timeout_s: float | None,
+    **history: Any,
 ) -> None:
     """Execute NOTEBOOK (a suite name or a path) and write its report folder."""
     from perfnb.report.run import run_notebook
@@ -186,7 +193,8 @@ def run_cmd(
         click.echo(f"  {result.message}")
     else:
         click.echo(f"perfnb: {result.message}", err=True)
-    click.get_current_context().exit(int(result.exit_code))
+    code = record_run(result, output_dir=output_dir, fail_on=fail_on, **history)
+    click.get_current_context().exit(code)
 
 
 @cli.command("list")
@@ -289,6 +297,7 @@ def check_cmd(
 )
 @_output_dir("Parent of the dated report folders and index.html.")
 @_fail_on
+@history_options
 @_guard
 def report_cmd(
     profile: str | None,
@@ -301,6 +310,7 @@ def report_cmd(
     baseline_dir: str | None,
     output_dir: str,
     fail_on: str,
+    **history: Any,
 ) -> None:
     r"""Run the notebooks that apply to the given sources into a dated folder; update index.html.
 
@@ -321,12 +331,15 @@ def report_cmd(
     }
     sources = {k: v for k, v in given.items() if v}
     result = run_report(sources, output_dir=output_dir, baseline_dir=baseline_dir, fail_on=fail_on)
+    for match in result.baselines:
+        click.echo(f"perfnb: {match.describe()}", err=True)
     for run in result.runs:
         click.echo(f"  {run.notebook.stem}: {run.html}")
         if not run.ok:
             click.echo(f"perfnb: {run.notebook.stem}: {run.message}", err=True)
     click.echo(f"{result.message}; index: {result.index}")
-    click.get_current_context().exit(int(result.exit_code))
+    code = record_report(result, output_dir=output_dir, fail_on=fail_on, **history)
+    click.get_current_context().exit(code)
 
 
 @cli.command("schemas")
@@ -373,6 +386,44 @@ def demo_cmd(output_dir: str) -> None:
         for line in failed:
             click.echo(f"perfnb: {line}", err=True)
         click.get_current_context().exit(int(ExitCode.NOTEBOOK))
+
+
+@cli.command("flame")
+@click.argument("path", type=click.Path())
+@click.option("-o", "--output", type=click.Path(), required=True, help="HTML file to write.")
+@click.option("--baseline", type=click.Path(), help="Earlier profile: adds the differential view.")
+@click.option(
+    "--min-ratio",
+    type=float,
+    default=0.001,
+    show_default=True,
+    help="Fold frames under this share of the total into their caller.",
+)
+@click.option("--speedscope", type=click.Path(), help="Also write speedscope JSON here.")
+@click.option("--folded", type=click.Path(), help="Also write folded stacks here (microseconds).")
+@_guard
+def flame_cmd(
+    path: str,
+    output: str,
+    baseline: str | None,
+    min_ratio: float,
+    speedscope: str | None,
+    folded: str | None,
+) -> None:
+    """Write PATH's interactive flame graphs (top-down, bottom-up, diff) to one offline HTML file."""
+    from perfnb.io.profiles import read_profile
+    from perfnb.plot.flame import write_flame
+
+    prof = read_profile(path)
+    base = read_profile(baseline) if baseline else None
+    out = write_flame(prof, output, baseline=base, min_ratio=min_ratio)
+    for target, write in ((speedscope, prof.to_speedscope), (folded, prof.to_folded)):
+        if target:
+            write(target)
+    click.echo(f"wrote {out}")
+
+
+cli.add_command(history_cmd)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from perfnb._secrets import redact
 from perfnb.errors import FormatError, SourceError
 from perfnb.io.prometheus import concat_samples, parse_api_response
 from perfnb.units import parse_duration
@@ -94,6 +95,7 @@ def _call(
         if "@" in urllib.parse.urlsplit(full).netloc
         else full
     )
+    shown = redact(shown)
     if urllib.parse.urlsplit(full).scheme not in ("http", "https"):
         raise SourceError(f"{shown}: only http(s) URLs are supported", source="prometheus")
     data = urllib.parse.urlencode(params).encode()

@@ -1,7 +1,7 @@
 """Plan analyses: the self-time model for EXPLAIN ANALYZE trees, plan comparison, top nodes.
 
-Entry points: :func:`self_times` (used by the EXPLAIN reader; documented below), :func:`compare_plans`
-(re-exported as ``perfnb.compare_plans``), :func:`top_nodes`.
+Entry points: :func:`self_times` (used by the EXPLAIN reader; documented below), :func:`plan_change_table`
+(the table of :func:`perfnb.analysis.compare.compare_plans`), :func:`top_nodes`.
 
 How self time is computed
 -------------------------
@@ -48,7 +48,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from perfnb.io.explain import Plan
 
-__all__ = ["ROUNDING_S", "compare_plans", "self_times", "top_nodes"]
+__all__ = ["ROUNDING_S", "plan_change_table", "self_times", "top_nodes"]
 
 #: Half the 1 µs resolution of EXPLAIN's printed times, in seconds.
 ROUNDING_S = 0.5e-6
@@ -258,8 +258,8 @@ def _signature(df: pd.DataFrame) -> list[str]:
     return keys
 
 
-def compare_plans(a: Plan, b: Plan) -> pd.DataFrame:
-    """What changed between two plans of the same query (the effect of an index, a setting …).
+def plan_change_table(a: Plan, b: Plan) -> pd.DataFrame:
+    """What changed between two plans of the same query, node by node (the table of ``compare_plans``).
 
     Nodes are aligned by their path of node labels (type, index, relation) from the root; nodes present in
     only one plan are reported as ``removed`` / ``added``.
@@ -277,7 +277,7 @@ def compare_plans(a: Plan, b: Plan) -> pd.DataFrame:
     >>> import perfnb
     >>> a = perfnb.read_plan("data/samples/plans/seq_scan_filter.json")
     >>> b = perfnb.read_plan("data/samples/plans/index_fixed.json")
-    >>> d = compare_plans(a, b)
+    >>> d = plan_change_table(a, b)
     >>> sorted(set(d["change"]))
     ['added', 'changed', 'removed']
     """

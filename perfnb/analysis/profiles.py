@@ -21,11 +21,12 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 
+from perfnb.analysis._diff import Diff
 from perfnb.io.profiles._model import Profile, normalize_file
 
 __all__ = [
@@ -305,14 +306,63 @@ def call_tree(
     return df
 
 
-@dataclass
-class ProfileDiff:
-    """The result of :func:`compare_profiles`: a per-function table plus the two profiles."""
+@dataclass(repr=False)
+class ProfileDiff(Diff):
+    """The result of :func:`compare_profiles`: a per-function table plus the two profiles.
 
+    Shares the :class:`~perfnb.analysis._diff.Diff` protocol. The verdict is ``regression`` when the
+    total or one function's self time grew by more than ``min_effect_ratio`` of the baseline total
+    (1 %, PR006's default), ``improvement`` when the total fell by as much, else ``no significant change``.
+    One profile per side has no spread, so there is no confidence interval.
+    """
+
+    kind: ClassVar[str] = "profile"
     table: pd.DataFrame
     before: Profile
     after: Profile
     normalize: str
+    min_effect_ratio: float = 0.01
+
+    @property
+    def baseline_run(self) -> str:
+        """Run label of the baseline profile."""
+        return str(self.before.run)
+
+    @property
+    def candidate_run(self) -> str:
+        """Run label of the candidate profile."""
+        return str(self.after.run)
+
+    @property
+    def method(self) -> str:  # type: ignore[override]
+        """How the functions were compared."""
+        how = "shares of total time" if self.normalize == "total" else "seconds as measured"
+        return f"self time per function, {how}; one profile per side, no confidence interval"
+
+    @property
+    def verdict(self) -> str:
+        """``regression``, ``improvement`` or ``no significant change`` (see the class docstring)."""
+        t0, t1 = self.before.total_time_s, self.after.total_time_s
+        if not t0:
+            return "inconclusive"
+        limit = self.min_effect_ratio * t0
+        grew = self.table["delta_s"].max() if len(self.table) else 0.0
+        if (self.normalize == "none" and t1 - t0 > limit) or grew > limit:
+            return "regression"
+        if self.normalize == "none" and t0 - t1 > limit:
+            return "improvement"
+        return "no significant change"
+
+    @property
+    def headline(self) -> str:
+        """Total time before → after and the function whose self time grew most."""
+        t0, t1 = self.before.total_time_s, self.after.total_time_s
+        text = f"total {t0:.3f} s → {t1:.3f} s" + (f" ({(t1 - t0) / t0:+.0%})" if t0 else "")
+        reg = self.regressions(1)
+        if len(reg) and reg.iloc[0]["delta_s"] > 0:
+            r = reg.iloc[0]
+            text += f"; most grown: {r['function']} ({r['file']}) {r['delta_s']:+.3f} s"
+        return text
 
     def __repr__(self) -> str:
         st = self.table["status"].value_counts()

@@ -634,9 +634,7 @@ def read_locust_json(path: str | os.PathLike[str], *, run: str | None = None) ->
     df["run"] = label
     points["Total"] = _hist_points(total, rows[-1]["min_s"], rows[-1]["max_s"])
     stats = SUMMARY.conform(df)
-    lt = LoadTest(
-        None, "locust", label, str(p), stats=stats, errors_table=errors_from_stats(stats)
-    )
+    lt = LoadTest(None, "locust", label, str(p), stats=stats, errors_table=errors_from_stats(stats))
     lt.meta["percentiles"] = {k: v for k, v in points.items() if v}
     return lt
 

@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from perfnb import errors
+from perfnb._secrets import find_secret, is_env_name
 from perfnb.errors import ConfigError, NotebookError
 from perfnb.findings import Findings, Severity
 
@@ -137,8 +138,18 @@ def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, dict[str,
 
 
 _SECRET_NAME = re.compile(r"(password|passwd|secret|token|api_?key|credential)", re.IGNORECASE)
-_URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s:]*:[^/@\s]+@", re.IGNORECASE)
 _PATH_PARAM = re.compile(r"_(path|dir|file)$")
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string inside a parameter value (lists and dicts from YAML included)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
 
 
 def _literal_default(text: Any) -> Any:
@@ -201,11 +212,20 @@ def prepare_parameters(
                 f"parameter {name!r} looks like a secret; pass the name of an environment variable instead"
             )
         value = _coerce(name, value, declared[name]["type"])
-        if isinstance(value, str) and _URL_WITH_PASSWORD.match(value):
-            raise ConfigError(
-                f"parameter {name!r} holds a URL with a password; put it in an environment variable and "
-                "pass that variable's name (papermill records parameters in the output notebook)"
-            )
+        for text in _strings(value):
+            reason = find_secret(text)
+            if reason:
+                raise ConfigError(
+                    f"parameter {name!r} holds {reason}; put it in an environment variable and pass "
+                    "that variable's name (papermill records parameters in the output notebook)"
+                )
+        if name.endswith("_env") and isinstance(value, str) and value.strip():
+            if not is_env_name(value.strip()):
+                raise ConfigError(
+                    f"parameter {name!r} takes the NAME of an environment variable "
+                    "(letters, digits, '_'), not its value"
+                )
+            value = value.strip()
         if isinstance(value, str) and value and _PATH_PARAM.search(name) and "://" not in value:
             value = str((base / Path(value).expanduser()).resolve())
         out[name] = value

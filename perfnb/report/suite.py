@@ -7,9 +7,11 @@ overall verdict) and then rewrites ``<output_dir>/index.html``, which lists ever
 newest first. The overall performance report notebook (``performance_report``), when present, is run with
 every source at once.
 
-Baselines: with ``baseline_dir``, a notebook that declares ``baseline_path`` gets the file or folder in
-``baseline_dir`` whose name equals the source's name (``baseline/run_stats.csv`` for ``run_stats.csv``),
-so a CI job keeps last week's outputs in one folder and compares against them.
+Baselines: with ``baseline_dir``, a notebook that declares ``baseline_path`` (and the overall report's
+``baseline_<kind>_path``) gets the file, Locust prefix, folder or glob in ``baseline_dir`` that matches the
+source (:func:`perfnb.report.baseline.match_baseline`), so a CI job keeps last week's outputs in one folder
+and compares against them. Which baseline was used, or why none matched, is in ``report.json`` and
+:attr:`ReportResult.baselines` (the CLI prints it on stderr).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 
 from perfnb.errors import ConfigError
 from perfnb.findings import Severity
+from perfnb.report.baseline import BaselineMatch, match_baseline
 from perfnb.report.html import esc
 from perfnb.report.run import ExitCode, RunResult, list_notebooks, notebook_parameters, run_notebook
 
@@ -64,6 +67,7 @@ class ReportResult:
     exit_code: ExitCode
     runs: list[RunResult] = field(default_factory=list)
     message: str = ""
+    baselines: list[BaselineMatch] = field(default_factory=list)
 
 
 def _worst(codes: list[ExitCode]) -> ExitCode:
@@ -132,18 +136,24 @@ def run_report(
             for k, param in REPORT_PARAMS.items()
             if param in declared
         }
+    baselines: list[BaselineMatch] = []
     if baseline_dir is not None:
         bdir = (base / Path(baseline_dir)).resolve()
-        for notebook, params in plan.items():
-            if "baseline_path" not in notebook_parameters(available[notebook]):
+        for kind, path in sources.items():
+            notebook, param = SOURCES[kind]
+            targets = []
+            if notebook in plan and "baseline_path" in notebook_parameters(available[notebook]):
+                targets.append((notebook, "baseline_path"))
+            overall = f"baseline_{kind}_path"
+            if OVERALL in plan and overall in notebook_parameters(available[OVERALL]):
+                targets.append((OVERALL, overall))
+            if not targets:
                 continue
-            for value in list(params.values()):
-                if not value:
-                    continue
-                candidate = bdir / Path(value).name
-                if candidate.exists():
-                    params["baseline_path"] = str(candidate)
-                    break
+            match = match_baseline(str((base / Path(path)).resolve()), bdir)
+            baselines.append(match)
+            if match.path is not None:
+                for nb_name, nb_param in targets:
+                    plan[nb_name][nb_param] = match.path
     if not plan:
         raise ConfigError("no notebook of the suite reads the given source kinds")
 
@@ -162,6 +172,9 @@ def run_report(
         "created": now.isoformat(),
         "sources": {k: str(v) for k, v in sources.items()},
         "baseline_dir": str(baseline_dir) if baseline_dir else None,
+        "baselines": [
+            {"source": b.source, "baseline": b.path, "reason": b.reason} for b in baselines
+        ],
         "fail_on": Severity.parse(fail_on).name,
         "verdict": verdict,
         "exit_code": int(code),
@@ -180,7 +193,7 @@ def run_report(
     (folder / "report.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     index = write_index(out)
     message = f"{verdict}: {len(runs)} notebook(s), worst finding {worst.name if worst else 'none'}"
-    return ReportResult(folder, index, code, runs, message)
+    return ReportResult(folder, index, code, runs, message, baselines)
 
 
 def write_index(output_dir: str | os.PathLike[str]) -> Path:
@@ -209,6 +222,9 @@ def write_index(output_dir: str | os.PathLike[str]) -> Path:
             f"<td>{esc(count_text)}</td><td>{links}</td>"
             f"<td>{esc(', '.join(f'{k}: {v}' for k, v in summary.get('sources', {}).items()))}</td></tr>"
         )
+    from perfnb.history.views import index_fragment  # trends across runs, "" without a history
+
+    trends = index_fragment(out)
     html = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>perfnb reports</title><style>"
         "body{font:14px/1.4 system-ui,sans-serif;max-width:1100px;margin:2em auto}"
@@ -216,7 +232,7 @@ def write_index(output_dir: str | os.PathLike[str]) -> Path:
         "text-align:left;vertical-align:top}.v-pass{color:#1b5e20;font-weight:bold}"
         ".v-fail{color:#b00020;font-weight:bold}.v-error{color:#e65100;font-weight:bold}"
         "</style></head><body><h1>perfnb reports</h1>"
-        "<table><thead><tr><th>created (UTC)</th><th>verdict</th><th>findings</th><th>reports</th>"
+        f"{trends}<table><thead><tr><th>created (UTC)</th><th>verdict</th><th>findings</th><th>reports</th>"
         f"<th>sources</th></tr></thead><tbody>{''.join(rows)}</tbody></table></body></html>\n"
     )
     index = out / "index.html"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import perfnb
 from perfnb.analysis.capacity import correct_coordinated_omission
 from perfnb.analysis.compare import compare_loadtests
 from perfnb.analysis.histogram import LatencyHistogram
@@ -49,17 +50,59 @@ def test_histogram_error_bound_and_exact_merge() -> None:
 
 def test_compare_halves_of_steady_run_no_change() -> None:
     a, b = read_locust(LT / "steady").split()
-    r = compare_loadtests(a, b)
+    diff = compare_loadtests(a, b)
+    r = diff.table
     primary = r[r["primary"]].set_index("label")
     assert primary.loc["Total", "verdict"] == "no significant change"
     assert (primary["verdict"] != "regression").all()
+    assert diff.verdict == "no significant change" and not perfnb.check(diff)
 
 
 def test_compare_slowed_run_is_a_regression() -> None:
-    r = compare_loadtests(read_locust(LT / "steady"), read_locust(LT / "slow"))
+    diff = compare_loadtests(read_locust(LT / "steady"), read_locust(LT / "slow"))
+    r = diff.table
     primary = r[r["primary"]].set_index("label")
     assert primary.loc["Total", "verdict"] == "regression"
     assert primary.loc["Total", "ci_low_ratio"] > 0.05
+    assert diff.verdict == "regression" and "bootstrap" in diff.method
+    found = perfnb.check(diff).by_rule("loadtest-regression")
+    assert {f.location for f in found} >= {"/api/cart", "Total"}
+    assert all("against baseline 'steady'" in f.title for f in found)
+
+
+def _stats_only(tmp_path, run: str):
+    """A copy of a real Locust run's default CSV output only (no request log): what most users have."""
+    import shutil
+
+    folder = tmp_path / run
+    folder.mkdir()
+    for f in (LT / run).glob("run_*.csv"):
+        if not f.name.endswith("_requests.csv"):  # the prefix's request log (CsvRequestLogger)
+            shutil.copy(f, folder / f.name)
+    return folder / "run"
+
+
+def test_compare_locust_stats_csvs_without_requests(tmp_path) -> None:
+    base = perfnb.read_loadtest(_stats_only(tmp_path, "steady"))
+    cand = perfnb.read_loadtest(_stats_only(tmp_path, "slow"))
+    assert not base.has_requests and not cand.has_requests
+    diff = compare_loadtests(base, cand)
+    assert diff.confidence is None and "no confidence interval" in diff.method
+    assert diff.table["ci_low_ratio"].isna().all()
+    assert diff.verdict == "regression"
+    found = perfnb.check(diff).by_rule("loadtest-regression")
+    labels = {f.location for f in found}
+    assert "/api/search" in labels and "Total" in labels  # p95 70 -> 91 ms; Total 52 -> 78 ms
+    assert "no confidence interval" in found[0].evidence["method"]
+
+
+def test_a_a_comparison_gives_no_finding(tmp_path) -> None:
+    stats = perfnb.read_loadtest(_stats_only(tmp_path, "steady"))
+    requests = read_locust(LT / "steady")
+    for a, b in ((stats, stats), (requests, requests), (requests, stats)):
+        diff = compare_loadtests(a, b)
+        assert diff.verdict == "no significant change", diff.headline
+        assert not perfnb.check(diff)
 
 
 def _hdr_java(values_us: list[int], interval_us: int) -> list[int]:

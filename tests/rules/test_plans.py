@@ -95,13 +95,27 @@ def test_usage_rules() -> None:
 def test_compare_plans() -> None:
     a = perfnb.read_plan(PLANS / "seq_scan_filter.json")
     b = perfnb.read_plan(PLANS / "index_fixed.json")
-    d = perfnb.compare_plans(a, b)
+    diff = perfnb.compare_plans(a, b)
+    d = diff.table
     assert d.iloc[0]["key"] == "(plan)"
     assert "Seq Scan on orders" in set(d.loc[d["change"] == "removed", "key"])
     assert (d["change"] == "added").sum() == 2
     assert d.attrs["perfnb"]["speedup_ratio"] > 10
+    assert diff.speedup_ratio is not None and diff.speedup_ratio > 10
+    assert diff.verdict == "improvement" and not perfnb.check(diff)
     same = perfnb.compare_plans(a, a)
-    assert set(same["change"]) == {"same"}
+    assert set(same.table["change"]) == {"same"}
+    assert same.verdict == "no significant change"
+
+
+def test_plan_regression_is_a_finding_naming_the_node() -> None:
+    """The index fix undone: the baseline is the fast plan, the candidate the seq scan (real plans)."""
+    fast = perfnb.read_plan(PLANS / "index_fixed.json")
+    slow = perfnb.read_plan(PLANS / "seq_scan_filter.json")
+    diff = perfnb.compare_plans(fast, slow)
+    assert diff.verdict == "regression"
+    (f,) = perfnb.check(diff).by_rule("plan-regression")
+    assert "Seq Scan on orders" in f.title and "slower than baseline" in f.title
 
 
 def test_plan_methods() -> None:

@@ -416,6 +416,18 @@ class Profile:
 
         return write_pstats(self, path)
 
+    def to_speedscope(self, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        """Write speedscope JSON (see :func:`perfnb.io.profiles.writers.to_speedscope`)."""
+        from perfnb.io.profiles.writers import to_speedscope
+
+        return to_speedscope(self, path)
+
+    def to_folded(self, path: str | os.PathLike[str] | None = None, *, unit_s: float = 1e-6) -> str:
+        """Write folded stacks (see :func:`perfnb.io.profiles.writers.to_folded`)."""
+        from perfnb.io.profiles.writers import to_folded
+
+        return to_folded(self, path, unit_s=unit_s)
+
     def snakeviz(self, *, port: int = 0, open_browser: bool = False) -> Any:
         """Serve this profile with snakeviz on 127.0.0.1 (see :func:`perfnb.plot.profiles.snakeviz`)."""
         from perfnb.plot.profiles import snakeviz
