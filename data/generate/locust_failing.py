@@ -165,9 +165,7 @@ def run(name: str) -> None:
         ]  # fmt: skip
         if full:
             cmd.append("--csv-full-history")
-        subprocess.run(
-            cmd, env=env, check=False, timeout=seconds + 90, stdout=subprocess.DEVNULL
-        )
+        subprocess.run(cmd, env=env, check=False, timeout=seconds + 90, stdout=subprocess.DEVNULL)
     server.shutdown()
     server.server_close()
 
