@@ -371,15 +371,18 @@ def schemas_cmd(readme: str | None) -> None:
 @_guard
 def demo_cmd(output_dir: str) -> None:
     """Run every notebook of the suite on the bundled sample data and say where the reports are."""
-    from perfnb.report.run import list_notebooks, run_notebook
+    from perfnb.report.run import list_notebooks
+    from perfnb.report.suite import run_concurrently
 
     notebooks = list_notebooks()
     if not notebooks:
         raise errors.ConfigError("no notebooks found")
     failed = []
-    for nb in notebooks:
-        click.echo(f"running {nb.stem} …", err=True)
-        result = run_notebook(nb, {}, output_dir=output_dir, fail_on="critical")
+    click.echo(f"running {', '.join(nb.stem for nb in notebooks)} …", err=True)
+    results = run_concurrently(
+        [(nb, {}) for nb in notebooks], output_dir=output_dir, fail_on="critical", defaults=True
+    )
+    for nb, result in zip(notebooks, results, strict=True):
         click.echo(f"  {result.html}")
         if not result.ok:
             failed.append(f"{nb.stem}: {result.message}")

@@ -318,8 +318,9 @@ def _fit(cap: Capacity, n: np.ndarray, x: np.ndarray) -> None:
     cap.r2 = 1 - float(((x - pred) ** 2).sum()) / ss if ss > 0 else float("nan")
     peak = float(np.sqrt((1 - sigma) / kappa)) if kappa > 1e-12 else float("inf")
     top = float(n.max())
-    kap = f"{cap.kappa:.3g}" if cap.kappa >= 1e-9 else "≈ 0"
-    sig = f"{cap.sigma:.3g}" if cap.sigma >= 1e-9 else "≈ 0"
+    # as shares, as the reports print them (σ: contention, κ: coherency); vanishing ones as ≈ 0
+    kap = f"{cap.kappa:.3%}" if cap.kappa >= 1e-6 else "≈ 0"
+    sig = f"{cap.sigma:.2%}" if cap.sigma >= 1e-5 else "≈ 0"
     cap.fit_quality = (
         f"USL fit on {n.size} levels ({int(n.min())}–{int(top)} users): R² {cap.r2:.2f}, "
         f"σ {sig}, κ {kap}"

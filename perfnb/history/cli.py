@@ -16,6 +16,12 @@ import click
 
 from perfnb import errors
 from perfnb.findings import Findings, Severity
+from perfnb.history.views import index_fragment
+from perfnb.report.index import SECTIONS
+
+# the index shows each system's trends above the run list (the history lives beside the reports)
+if index_fragment not in SECTIONS:
+    SECTIONS.append(index_fragment)
 
 __all__ = ["history_cmd", "history_options", "record_report", "record_run"]
 
@@ -123,7 +129,7 @@ def record_report(
     if no_history:
         return code
     from perfnb.history.importer import record_folder
-    from perfnb.report.suite import write_index
+    from perfnb.report.index import write_index
 
     with _open(output_dir, history_url_env) as history:
         rec = record_folder(

@@ -88,8 +88,8 @@ def regression_change_point(r: Rule, m: Metrics, th: Any) -> Iterator[Finding]:
         )
         for row in cps[cps["kind"] == "regression"].itertuples():
             yield r.finding(
-                title=f"{name} shifted from {row.median_before:.4g} to {row.median_after:.4g} "
-                f"({row.change_ratio:+.0%}) at {row.timestamp}",
+                title=f"{name} shifted from {row.median_before:.3g} to {row.median_after:.3g} "
+                f"({row.change_ratio:+.0%}) at {pd.Timestamp(str(row.timestamp)):%Y-%m-%d %H:%M:%S} UTC",
                 location=name,
                 evidence={
                     "timestamp": str(row.timestamp),
@@ -314,7 +314,8 @@ def slo_burn(r: Rule, m: Metrics, th: Any) -> Iterator[Finding]:
     for row in alerts.drop_duplicates("severity").itertuples():
         yield r.finding(
             title=f"{row.severity}: burn rate above {row.burn_rate:g}× over {row.long_window} and "
-            f"{row.short_window} from {row.start} (max {row.max_burn:.1f}×)",
+            f"{row.short_window} from {pd.Timestamp(str(row.start)):%Y-%m-%d %H:%M:%S} UTC "
+            f"(max {row.max_burn:.1f}×)",
             location="error budget",
             severity=Severity.critical if row.severity == "page" else Severity.warning,
             evidence={

@@ -64,7 +64,9 @@ def reports(tmp_path_factory):
     done = {}
     for nb in list_notebooks():
         if nb.stem in EXPECTED:
-            result = run_notebook(nb, {}, output_dir=out / nb.stem, fail_on="critical")
+            result = run_notebook(
+                nb, {}, output_dir=out / nb.stem, fail_on="critical", defaults=True
+            )
             assert result.exit_code in (ExitCode.OK, ExitCode.FINDINGS), result.message
             done[nb.stem] = result.html
     return done
@@ -96,3 +98,23 @@ def test_domain_report_loads_offline_without_console_errors(reports, name) -> No
         assert result.search and all(
             s.split("_")[0].isdigit() and int(s.split("_")[0]) > 0 for s in result.search
         ), result.search
+
+
+@pytest.mark.notebook
+def test_a_real_report_opens_offline_with_its_header(tmp_path) -> None:
+    """A report of the suite (header, cards, contents, formatted tables, figures) in a real browser."""
+    import re
+
+    from perfnb.report.run import list_notebooks, run_notebook
+    from tests.report.visible import problems
+
+    nb = next(p for p in list_notebooks() if p.stem == "profile_hotspots")
+    result = run_notebook(nb, {}, output_dir=tmp_path, defaults=True)
+    html = result.html.read_text(encoding="utf-8")
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']https?://", html), "off-machine"
+    page = browser.load(result.html)
+    assert page.console == [], page.console
+    assert page.images >= 3 and page.decoded == page.images
+    assert "perfnb-header" in page.dom and "Top bottleneck:" in page.dom
+    assert 'class="perfnb-toc"' in page.dom
+    assert problems(page.dom.split('id="perfnb-probe"')[0]) == []
