@@ -22,6 +22,7 @@ ORDER = [
     "vitals",
     "cache",
     "demo",
+    "history",
 ]
 
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from perfnb.analysis.plans import node_label
+from perfnb.analysis.plans import node_label, normalize_query, plan_ref, query_groups
 from perfnb.io.plan_model import Plan
 
 __all__ = ["PlanView", "explained_plans", "plot_plan_details"]
@@ -105,16 +105,21 @@ def _findings_by_node(plan: Plan, findings: Iterable[Any] | None) -> dict[int, l
 
         findings = check(plan)
     labels = {int(r["node_id"]): node_label(r) for r in plan.records()}
-    query = " ".join((plan.query or "").split())
+    query = normalize_query(plan.query) if plan.query else ""
+    ref = plan_ref(plan)
     out: dict[int, list[Any]] = {}
     for f in findings:
         loc = str(getattr(f, "location", ""))
-        m = _NODE.match(loc)
+        # "<query group or file#index> node N: Parent › … › Label — query"; the evidence names the plan
+        m = _NODE.search(loc)
         if m is None:
+            continue
+        evidence = getattr(f, "evidence", None) or {}
+        if evidence.get("plan") not in (None, ref):
             continue
         node = int(m.group(1))
         label, _, q = m.group(2).partition(" — ")
-        if labels.get(node) != label.strip():
+        if labels.get(node) != label.rsplit(" › ", 1)[-1].strip():
             continue
         if q and query and not query.startswith(q.rstrip("…").strip()):
             continue
@@ -176,19 +181,11 @@ def _facts(r: dict[str, Any]) -> tuple[str, str]:
 def explained_plans(plans: Iterable[Plan], *, n: int = 3) -> list[Plan]:
     """The worst plan (longest execution) of each of the *n* query groups with the most total time.
 
-    Plans group by their whitespace-normalised query text; plans without one are their own group.
+    Groups are :func:`perfnb.analysis.plans.query_groups`' (Query Identifier, else the query text with
+    literals normalized); plans without either are their own group.
     """
-    groups: dict[str, list[Plan]] = {}
-    for i, plan in enumerate(plans):
-        q = " ".join((plan.query or "").split())
-        groups.setdefault(q or f"#{i}", []).append(plan)
-
-    def time_of(p: Plan) -> float:
-        t = p.total_time_s
-        return t if t == t else 0.0
-
-    ranked = sorted(groups.values(), key=lambda g: -sum(time_of(p) for p in g))
-    return [max(g, key=time_of) for g in ranked[:n]]
+    plans = list(plans)
+    return [plans[int(k)] for k in query_groups(plans).head(n)["worst_plan"]]
 
 
 def plot_plan_details(

@@ -8,6 +8,7 @@ from perfnb.rules import (
     history,  # noqa: F401
     loadtests,  # noqa: F401
     metrics,  # noqa: F401
+    pg_stats,  # noqa: F401
     plans,  # noqa: F401
     profiles,  # noqa: F401
     regressions,  # noqa: F401
