@@ -11,7 +11,9 @@ What it concludes, and when it refuses (issue 15):
   time and its error ratio failures / requests. A level with fewer than ``min_requests`` requests is
   too small to judge.
 * **Breaking point**: the first level whose error ratio exceeds the objective (``error_ratio_max``,
-  5 % in the standard), whose p95 exceeds ``breaking_p95_s`` (5 s), or that has **stalled intervals**
+  5 % in the standard; when the lowest level already exceeds it, errors that do not come from load,
+  by more than the objective on top of the lowest level's), whose p95 exceeds ``breaking_p95_s``
+  (5 s), or that has **stalled intervals**
   (no request completed while users were active and the run otherwise completes several per
   interval). That level and every level above it are past the breaking point: never optimal, never
   fitted.
@@ -142,6 +144,16 @@ def levels(
         )
     out = pd.DataFrame(rows)
     out["enough"] = out["requests"] >= min_requests
+    # errors above the objective already at the lowest judged level do not come from load (a failing
+    # endpoint): a level then breaks on errors only when they grow by more than the objective on top
+    # (only when the lowest level that ran requests is itself judged, and another level is too)
+    ran = out[out["requests"] > 0]
+    judged = out[out["enough"] & out["error_ratio"].notna()]
+    base = 0.0
+    if len(judged) >= 2 and len(ran) and bool(ran["enough"].iloc[0]):
+        base = float(judged["error_ratio"].iloc[0])
+    base = base if base > error_ratio_max else 0.0
+    out.attrs["baseline_error_ratio"] = base
     reasons = []
     for stalls, err, p95 in zip(
         out["stalled_intervals"].to_numpy(dtype="int64"),
@@ -152,8 +164,15 @@ def levels(
         why = []
         if stalls:
             why.append(f"{int(stalls)} stalled interval(s)")
-        if np.isfinite(err) and err > error_ratio_max:
-            why.append(f"{float(err):.1%} errors > {error_ratio_max:.0%}")
+        if (
+            np.isfinite(err)
+            and err > error_ratio_max
+            and err - base > (error_ratio_max if base else 0)
+        ):
+            why.append(
+                f"{float(err):.1%} errors > {error_ratio_max:.0%}"
+                + (f" (+{float(err - base):.1%} over the lowest level's)" if base else "")
+            )
         if np.isfinite(p95) and p95 > breaking_p95_s:
             why.append(f"p95 {float(p95):.2f} s > {breaking_p95_s:g} s")
         reasons.append("; ".join(why))
@@ -349,6 +368,14 @@ def _recommend(c: Capacity, *, p95_max_s: float, error_ratio_max: float) -> str:
     """One recommendation; every concurrency it names was run."""
     lv = c.levels.set_index("users")
     parts = []
+    base = float(c.levels.attrs.get("baseline_error_ratio", 0.0))
+    if base:
+        lowest = int(lv[lv["enough"]].index[0])
+        parts.append(
+            f"Errors exceed the {error_ratio_max:.0%} objective from the lowest level on "
+            f"({base:.1%} at {_users(lowest)}): they do not come from load — fix them first (see "
+            "the error breakdown); capacity is judged on how errors and latency grow above that."
+        )
     if c.breaking_users is not None:
         parts.append(
             f"Breaking point: {_users(c.breaking_users)} ({lv.at[c.breaking_users, 'reason']!s})."
