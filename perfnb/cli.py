@@ -66,8 +66,11 @@ def _engine(func: F) -> F:
     )(func)
 
 
-def _read(path: str, engine: str, scheduler: str | None) -> Any:
-    """Read *path* with the engine asked for (a progress bar on stderr for large streamed inputs)."""
+def _read(path: str, engine: str, scheduler: str | None, *, intervals: bool | None = None) -> Any:
+    """Read *path* with the engine asked for (a progress bar on stderr for large streamed inputs).
+
+    *intervals=True* builds the per-interval histograms in the same pass (the rules need them).
+    """
     import perfnb
 
     if engine == "pandas":
@@ -77,7 +80,7 @@ def _read(path: str, engine: str, scheduler: str | None) -> Any:
         from perfnb.engine import local_client
 
         client = local_client()
-    return perfnb.scan_loadtest(path, engine=engine, client=client)
+    return perfnb.scan_loadtest(path, engine=engine, client=client, intervals=intervals)
 
 
 def _fail(err: BaseException, verbose: bool) -> int:
@@ -270,7 +273,8 @@ def check_cmd(
 
     found = Findings()
     for p in paths:
-        found = found + perfnb.check(_read(p, engine, scheduler), thresholds_file=thresholds_file)
+        lt = _read(p, engine, scheduler, intervals=True)  # LT006 (capacity) needs the intervals
+        found = found + perfnb.check(lt, thresholds_file=thresholds_file)
     if as_json:
         click.echo(found.to_json())
     else:
