@@ -66,11 +66,12 @@ def _engine(func: F) -> F:
     )(func)
 
 
-def _read(path: str, engine: str, scheduler: str | None) -> Any:
+def _read(path: str, engine: str, scheduler: str | None, *, intervals: bool | None = None) -> Any:
     """Read *path* like :func:`perfnb.read` (files, folders, globs, Locust prefixes).
 
     ``--engine stream``/``dask`` reads a load test in bounded memory or on Dask (a progress bar on
-    stderr for large streamed inputs).
+    stderr for large streamed inputs); *intervals=True* builds the per-interval histograms in the
+    same pass (the rules need them).
     """
     import perfnb
 
@@ -81,7 +82,7 @@ def _read(path: str, engine: str, scheduler: str | None) -> Any:
         from perfnb.engine import local_client
 
         client = local_client()
-    return perfnb.scan_loadtest(path, engine=engine, client=client)
+    return perfnb.scan_loadtest(path, engine=engine, client=client, intervals=intervals)
 
 
 def _fail(err: BaseException, verbose: bool) -> int:
@@ -278,7 +279,8 @@ def check_cmd(
 
     found = Findings()
     for p in paths:
-        found = found + perfnb.check(_read(p, engine, scheduler), thresholds_file=thresholds_file)
+        lt = _read(p, engine, scheduler, intervals=True)  # LT006 (capacity) needs the intervals
+        found = found + perfnb.check(lt, thresholds_file=thresholds_file)
     if as_json:
         click.echo(found.to_json())
     else:

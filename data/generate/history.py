@@ -1,7 +1,7 @@
 """Regenerate data/samples/history/history.sqlite: eleven nights derived from a real Locust run.
 
 perfnb.history.demo.demo_history() records eleven "nights", each a 25-second window of the real requests in
-data/samples/loadtests/steady/requests.csv moved by whole days, /api/cart 1.4× slower from the seventh
+data/samples/loadtests/steady/run_requests.csv moved by whole days, /api/cart 1.4× slower from the seventh
 night (a transformation of real data, never invented numbers). The file is stored with a rollback journal
 (not WAL) so that it is one self-contained file; notebooks open a copy of it, never the sample itself.
 """

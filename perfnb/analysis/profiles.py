@@ -68,6 +68,9 @@ _WAIT = (
 _STDLIB = re.compile(r"(?:/lib/python\d+(?:\.\d+)?/|python\d+\.zip|\\Lib\\|^<frozen )")
 _STDLIB_NAMES = frozenset(getattr(sys, "stdlib_module_names", ())) - {"__main__"}
 _LIB = re.compile(r"(?:site-packages|dist-packages)[/\\]")
+# a Windows CPython's standard library: C:\Python311\lib\json\decoder.py ("Lib" or "lib"); the next
+# component must be a standard-library module so that a project's own lib\ folder stays "own"
+_WIN_LIB = re.compile(r"[/\\][Ll][Ii][Bb][/\\]([A-Za-z_]\w*)(?:\.py[cw]?)?(?:[/\\]|$)")
 
 
 def _origin(function: str, file: str, annotation: str) -> str:
@@ -80,6 +83,9 @@ def _origin(function: str, file: str, annotation: str) -> str:
     if _LIB.search(file):
         return "library"
     if _STDLIB.search(file):
+        return "stdlib"
+    win = _WIN_LIB.search(file)
+    if win is not None and win.group(1) in _STDLIB_NAMES:
         return "stdlib"
     if not file.startswith(("/", "\\")) and ":" not in file[:3]:
         # sampling profilers shorten stdlib paths to "json/encoder.py", "threading.py"
@@ -410,13 +416,38 @@ def _by_key(f: pd.DataFrame, match_lines: bool) -> pd.DataFrame:
     )
 
 
+def _pair_qualified(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, str]:
+    """Pair bare keys with qualified ones across the two sides.
+
+    An unmatched bare key (pstats: ``file:decode``) maps to the one qualified key of the same file and
+    name on the other side (``file:JSONDecoder.decode``), in both directions; ambiguous names stay apart.
+    """
+
+    def base(key: str) -> str:
+        file, _, name = key.rpartition(":")
+        return key if name.startswith("<") else f"{file}:{name.rsplit('.', 1)[-1]}"
+
+    out: dict[str, str] = {}
+    for src, dst in ((a, b), (b, a)):
+        gone = [k for k in src.index if k not in dst.index and k == base(k)]
+        cands: dict[str, list[str]] = {}
+        for k in dst.index:
+            if k not in src.index and base(k) != k:
+                cands.setdefault(base(k), []).append(k)
+        for k in gone:
+            if len(cands.get(k, ())) == 1:
+                out[k if src is a else cands[k][0]] = cands[k][0] if src is a else k
+    return out
+
+
 def _pair_moved(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, str]:
     """Unmatched before-keys → after-keys with the same bare name, when the name is unique on both sides."""
     gone = [k for k in a.index if k not in b.index]
     came = [k for k in b.index if k not in a.index]
 
     def bare(key: str) -> str:
-        return key.rsplit(":", 1)[-1]
+        name = key.rsplit(":", 1)[-1]
+        return name if name.startswith("<") else name.rsplit(".", 1)[-1]
 
     def unique(keys: list[str]) -> dict[str, str]:
         seen: dict[str, list[str]] = {}
@@ -466,6 +497,9 @@ def compare_profiles(
         raise ValueError(f"normalize={normalize!r}; expected 'none' or 'total'")
     a = _by_key(before.functions, match_lines)
     b = _by_key(after.functions, match_lines)
+    qual = _pair_qualified(a, b)
+    if qual:
+        a = a.rename(index=qual)
     moved = _pair_moved(a, b) if match_moved else {}
     if moved:
         a = a.rename(index=moved)

@@ -1,6 +1,6 @@
 """A demo history derived from the bundled real Locust run (for the ``history_trends`` notebook and tests).
 
-``data/samples/loadtests/steady/requests.csv`` was written by a real Locust run. Each "night" is a
+``data/samples/loadtests/steady/run_requests.csv`` was written by a real Locust run. Each "night" is a
 transformation of it, never invented numbers: a 25-second window of its requests starting one second
 later than the previous night's (nights differ the way overlapping samples of one run do), moved by whole
 days, and for the slow nights one label's response times multiplied by a factor (the step to find).
@@ -25,7 +25,7 @@ def _data_root() -> Path:
 
 
 #: The real Locust run the demo nights are derived from.
-DEMO_SOURCE = _data_root() / "samples" / "loadtests" / "steady" / "requests.csv"
+DEMO_SOURCE = _data_root() / "samples" / "loadtests" / "steady" / "run_requests.csv"
 
 
 def derive_night(

@@ -127,7 +127,9 @@ PROFILE_STACKS = register(
 )
 
 _ADDR = re.compile(r" at 0x[0-9a-fA-F]+")
-_LIBDIR = re.compile(r"/(?:site-packages|dist-packages)/|/lib/python\d+(?:\.\d+)?/|/Lib/")
+_LIBDIR = re.compile(
+    r"/(?:site-packages|dist-packages)/|/lib/python\d+(?:\.\d+)?/|/Lib/|/[Pp]ython\d*/lib/"
+)
 
 
 _INNER = (
@@ -184,18 +186,20 @@ def normalize_file(file: str) -> str:
 
 @lru_cache(maxsize=65536)
 def normalize_key(function: str, file: str) -> str:
-    """``normfile:name`` with addresses removed and qualified names cut to their last part.
+    """``normfile:name`` with addresses removed; qualified names keep their class.
+
+    Two classes' ``decode`` in one file stay two keys (py-spy, pyinstrument and speedscope give qualified
+    names). pstats has only ``co_name``; :func:`perfnb.analysis.profiles.compare_profiles` pairs such a
+    bare key with the one qualified key of the same file and name on the other side.
 
     Examples
     --------
     >>> normalize_key("JSONDecoder.raw_decode", "/usr/lib/python3.12/json/decoder.py")
-    'json/decoder.py:raw_decode'
+    'json/decoder.py:JSONDecoder.raw_decode'
     >>> normalize_key("<built-in method __new__ of type object at 0x7f24>", "~")
     '~:<built-in method __new__ of type object>'
     """
     name = _ADDR.sub("", function)
-    if not name.startswith("<") and "." in name:
-        name = name.rsplit(".", 1)[1] or name
     return f"{normalize_file(file)}:{name}"
 
 

@@ -64,12 +64,7 @@ def plot_throughput_vs_users(cap: Capacity, *, ax: Axes | None = None) -> Axes:
     lv = cap.levels
     ax.plot(lv["users"], lv["throughput_per_s"], "o", label="measured")
     if np.isfinite(cap.lam):
-        n = np.linspace(
-            1,
-            max(float(lv["users"].max()), cap.peak_users if np.isfinite(cap.peak_users) else 0)
-            * 1.2,
-            200,
-        )
+        n = np.linspace(1, float(lv["users"].max()), 200)  # the curve only where levels were run
         ax.plot(n, cap.curve(n), "-", label=f"USL σ={cap.sigma:.3f} κ={cap.kappa:.4f}")
         if np.isfinite(cap.peak_users):
             ax.axvline(cap.peak_users, ls="--", color="grey", label=f"N*={cap.peak_users:.0f}")

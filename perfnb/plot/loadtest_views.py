@@ -365,11 +365,8 @@ def plot_capacity(cap: Capacity, *, title: str = "") -> go.Figure:
                 f"USL fit σ={cap.sigma:.3g} κ={cap.kappa:.3g} (R²={cap.r2:.2f})"
             ), line={"color": "#e15759"},
         ))  # fmt: skip
-        far = max(hi * 1.5, cap.peak_users * 1.1 if np.isfinite(cap.peak_users) else hi)
-        n_out = np.linspace(hi, far, 60)
-        fig.add_trace(go.Scatter(x=n_out, y=np.round(cap.curve(n_out), 3),
-                                 name="USL beyond the measured range (extrapolated)",
-                                 line={"color": "#e15759", "dash": "dash"}))  # fmt: skip
+        # the fit is drawn over the levels that were run only: a curve beyond them would be a claim
+        # about loads nobody measured (issue 15)
         fig.add_vrect(
             x0=lo,
             x1=hi,
@@ -379,7 +376,7 @@ def plot_capacity(cap: Capacity, *, title: str = "") -> go.Figure:
             annotation_text="measured range",
             annotation_position="top left",
         )
-        if np.isfinite(cap.peak_users):
+        if np.isfinite(cap.peak_users) and lo <= cap.peak_users <= hi:
             fig.add_vline(
                 x=cap.peak_users,
                 line_dash="dot",

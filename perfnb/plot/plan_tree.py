@@ -266,9 +266,12 @@ def plot_plan_details(
             + f" · total {_ms(tot_s)} · {extras}"
         )
         fs = by_node.get(i, [])
+        # the node shows which rules fired (the title and advice on hover); the findings table below
+        # carries each finding's full text once
         badges = "".join(
-            f'<span class="f f-{_e(f.severity.name)}" title="{_e(f.recommendation)}">'
-            f"{_e(f.rule)} {_e(f.title, 160)}</span>"
+            f'<span class="f f-{_e(f.severity.name)}" '
+            f'title="{_e(f.title, 160)} — {_e(f.recommendation)}">'
+            f"{_e(f.rule)} {_e(f.name)}</span>"
             for f in fs
         )
         kids = [k for k in children.get(i, []) if k in keep]

@@ -58,6 +58,7 @@ class _Options:
     apdex_t_s: float = 0.5
     apdex_f_s: float | None = None
     run: str = ""
+    intervals: bool = True
 
 
 def scan_loadtest(
@@ -75,6 +76,7 @@ def scan_loadtest(
     run: str | None = None,
     timestamp_format: str | None = None,
     timezone: str = "UTC",
+    intervals: bool | None = None,
 ) -> LoadTest:
     """Aggregate one or many raw load-test files in bounded memory (``"stream"``) or on Dask (``"dask"``).
 
@@ -96,6 +98,11 @@ def scan_loadtest(
         Show a progress bar (default: for inputs of 256 MB or more).
     on_bad_lines, timestamp_format, timezone
         As for :func:`perfnb.read_jmeter`; skipped rows are counted in ``LoadTest.meta["skipped_rows"]``.
+    intervals
+        ``True``: build the per-interval histograms in the same pass (for :meth:`~LoadTest.intervals`,
+        capacity, percentiles over time). ``None`` (default) or ``False``: the pass builds what
+        :meth:`~LoadTest.summary` needs only; with ``None`` the first call of ``intervals()`` makes a
+        second pass that builds them, with ``False`` it is refused.
 
     Returns
     -------
@@ -144,6 +151,7 @@ def scan_loadtest(
             apdex_t_s=apdex_t_s,
             apdex_f_s=apdex_f_s,
             run=run_label(f, run),
+            intervals=bool(intervals),
         )
         file_parts, o = _plan(f, o, chunk_bytes)
         parts.extend(file_parts)
@@ -163,6 +171,26 @@ def scan_loadtest(
         if run is not None
         else (run_label(files[0], None) if len(files) == 1 else Path(files[0]).parent.name)
     )
+    if intervals is None:
+        from functools import partial
+
+        agg.rescan = partial(
+            scan_loadtest,
+            path,
+            engine=engine,
+            client=client,
+            chunk_bytes=chunk_bytes,
+            interval=interval,
+            apdex_t_s=apdex_t_s,
+            apdex_f_s=apdex_f_s,
+            sub_buckets=sub_buckets,
+            progress=progress,
+            on_bad_lines=on_bad_lines,
+            run=run,
+            timestamp_format=timestamp_format,
+            timezone=timezone,
+            intervals=True,
+        )
     lt = LoadTest(
         None,
         sources.pop() if len(sources) == 1 else "mixed",
@@ -170,6 +198,14 @@ def scan_loadtest(
         str(path) if not isinstance(path, (list, tuple)) else str(files[0].parent),
         aggregate=agg,
     )
+    for key in ("checks", "threshold_definitions"):  # k6 --out json: what the tool judges
+        if key in agg.meta:
+            lt.meta[key] = agg.meta[key]
+    if "run_end_ns" in agg.meta and agg.count.sum():
+        # k6: rates over the test-run duration (first request start to the last sample of any metric)
+        first = int(agg.first_ns[agg.count > 0].min())
+        end = max(int(agg.meta["run_end_ns"]), int(agg.last_end_ns[agg.count > 0].max()))
+        lt.meta["run_duration_s"] = (end - first) / 1e9
     lt.meta.update(
         {
             "engine": engine,
@@ -229,19 +265,28 @@ def aggregate_partition(part: Partition, o: _Options) -> LoadAggregate:
     """The aggregate of one partition (runs on a Dask worker with ``engine="dask"``)."""
     p = Path(part.path)
     bad = BadLines(o.on_bad_lines, path=p)
-    arrays = _arrays(part, o, p, bad)
+    arrays, extra = _arrays(part, o, p, bad)
     agg = LoadAggregate.from_arrays(
         arrays,
         interval_s=o.interval_s,
         sub_buckets=o.sub_buckets,
         apdex_t_s=o.apdex_t_s,
         apdex_f_s=o.apdex_f_s,
+        intervals=o.intervals,
     )
     agg.meta["skipped_rows"] = bad.count
+    agg.meta.update(extra)
     return agg
 
 
-def _arrays(part: Partition, o: _Options, p: Path, bad: BadLines) -> RequestArrays:
+def _arrays(
+    part: Partition, o: _Options, p: Path, bad: BadLines
+) -> tuple[RequestArrays, dict[str, Any]]:
+    """The partition's requests, and what else it says for ``LoadAggregate.meta``.
+
+    k6: the time of its last sample of any metric (``run_end_ns``); checks and threshold expressions
+    of ``--out json``.
+    """
     import pyarrow as pa
 
     if o.fmt in _WHOLE:
@@ -252,20 +297,23 @@ def _arrays(part: Partition, o: _Options, p: Path, bad: BadLines) -> RequestArra
         if arr is None:  # pragma: no cover - these formats always have requests
             raise FormatError("no requests", path=p)
         bad.lines.extend([-1] * int(lt.meta.get("skipped_rows", 0)))
-        return arr  # type: ignore[no-any-return]
+        return arr, {}
     with pa.OSFile(part.path) as fh:
         buf = fh.read_at(part.nbytes, part.start)
     if o.fmt == "jmeter_csv":
-        return _jmeter_arrays(buf, part, o, p, bad)
+        return _jmeter_arrays(buf, part, o, p, bad), {}
     if o.fmt == "k6_csv":
-        from perfnb.io.k6 import csv_frame, csv_table
+        from perfnb.io.k6 import _epoch, csv_frame, csv_table
         from perfnb.model.arrays import RequestArrays as RA
 
         before = _lines_before(part.path, part.start)
         df = csv_table(
             pa.BufferReader(buf), p, bad, list(o.names), has_header=False, line_offset=before
         )
-        return RA.from_frame(csv_frame(df, p, o.run))
+        extra = (
+            {"run_end_ns": int(_epoch(df["timestamp"].iloc[-1:]).iloc[0].value)} if len(df) else {}
+        )
+        return RA.from_frame(csv_frame(df, p, o.run)), extra
     from perfnb.io.k6 import parse_ndjson
     from perfnb.model.arrays import RequestArrays as RA
 
@@ -280,7 +328,12 @@ def _arrays(part: Partition, o: _Options, p: Path, bad: BadLines) -> RequestArra
                 err.message, path=p, line=(err.line or 0) + before, hint=err.hint
             ) from err
         raise
-    return RA.from_frame(points.frame(p, o.run))
+    meta: dict[str, Any] = {}
+    end = points.last_time_ns()
+    if end is not None:
+        meta["run_end_ns"] = end
+    points.merge_meta(meta)
+    return RA.from_frame(points.frame(p, o.run)), meta
 
 
 def _shifted(err: FormatError, part: Partition) -> FormatError:

@@ -1,6 +1,6 @@
 """Fixtures of the history tests: nightly runs derived from a real Locust run.
 
-``data/samples/loadtests/steady/requests.csv`` was written by a real Locust run against a local server
+``data/samples/loadtests/steady/run_requests.csv`` was written by a real Locust run against a local server
 (``data/generate/loadtests.py``). Each "night" here is a transformation of that real data, never invented
 numbers (:func:`perfnb.history.demo.derive_night`): a 25-second window of its requests starting one
 second later than the previous night's (so the nights differ the way overlapping samples of one run do),
@@ -19,7 +19,7 @@ import pytest
 from perfnb.history.demo import derive_night
 from tests.conftest import SAMPLES
 
-STEADY = SAMPLES / "loadtests" / "steady" / "requests.csv"
+STEADY = SAMPLES / "loadtests" / "steady" / "run_requests.csv"
 SLOW_LABEL = "/api/cart"
 
 

@@ -153,7 +153,7 @@ def test_report_over_real_outputs(tmp_path) -> None:
     first = visible_text(overall.html.read_text(encoding="utf-8"))[:1500]
     assert "FAIL" in first
     assert re.search(
-        r"Top bottleneck: .*Seq Scan on orders.* at node \d+: Seq Scan on orders", first
+        r"Top bottleneck: .*Seq Scan on orders.* at \S*\s?node \d+: .*Seq Scan on orders", first
     )
     index = result.index.read_text(encoding="utf-8")
     assert index.count(">performance_report</a>") == 1 and "v-fail" in index

@@ -89,7 +89,9 @@ def test_capacity_curve_states_its_range(step) -> None:
     fig = v.plot_capacity(capacity(step))
     names = [t.name for t in fig.data]
     assert names[0] == "measured" and any(n.startswith("USL fit") for n in names)
-    assert any("extrapolated" in n for n in names)
+    assert not any("extrapolated" in n for n in names)  # no curve beyond the levels that were run
+    hi = max(fig.data[0].x)
+    assert all(max(t.x) <= hi for t in fig.data if t.x is not None)
     assert fig.layout.xaxis.title.text == "concurrent users"
     assert fig.layout.yaxis.title.text == "throughput (req/s)"
     texts = [a.text for a in fig.layout.annotations]

@@ -24,7 +24,8 @@ LT = SAMPLES / "loadtests"
 def _locust_csvs(src: Path, dest: Path, prefix: str) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for f in src.glob("run_*.csv"):
-        shutil.copy(f, dest / f.name.replace("run_", f"{prefix}_", 1))
+        if not f.name.endswith("_requests.csv"):  # Locust's default output only, no request log
+            shutil.copy(f, dest / f.name.replace("run_", f"{prefix}_", 1))
     return dest / prefix
 
 
@@ -32,8 +33,8 @@ def test_match_baseline_by_shape(tmp_path) -> None:
     cand = _locust_csvs(LT / "slow", tmp_path / "out", "locust")
     base = _locust_csvs(LT / "steady", tmp_path / "perf-baseline", "locust")
     assert match_baseline(str(cand), tmp_path / "perf-baseline").path == str(base)
-    m = match_baseline(str(LT / "slow" / "requests.csv"), LT / "steady")
-    assert m.path == str(LT / "steady" / "requests.csv") and m.reason == "file of the same name"
+    m = match_baseline(str(LT / "slow" / "run_requests.csv"), LT / "steady")
+    assert m.path == str(LT / "steady" / "run_requests.csv") and m.reason == "file of the same name"
     m = match_baseline(str(LT / "slow"), tmp_path / "perf-baseline")
     assert m.path == str(tmp_path / "perf-baseline")  # holds Locust CSVs, like the source folder
     m = match_baseline(str(LT / "slow" / "*.csv"), LT / "steady")
@@ -71,7 +72,7 @@ def test_request_log_regression_fails_and_a_a_passes(tmp_path) -> None:
     out = tmp_path / "r"
     slow = CliRunner().invoke(
         cli,
-        ["report", "--loadtest", str(LT / "slow" / "requests.csv"), "--baseline-dir",
+        ["report", "--loadtest", str(LT / "slow" / "run_requests.csv"), "--baseline-dir",
          str(LT / "steady"), "-o", str(out / "slow"), "--fail-on", "warning"],
     )  # fmt: skip
     assert slow.exit_code == ExitCode.FINDINGS, slow.output
@@ -80,7 +81,7 @@ def test_request_log_regression_fails_and_a_a_passes(tmp_path) -> None:
     assert all("ci_low_ratio" in f["evidence"] or "ci_low_diff" in f["evidence"] for f in found)
     same = CliRunner().invoke(
         cli,
-        ["report", "--loadtest", str(LT / "steady" / "requests.csv"), "--baseline-dir",
+        ["report", "--loadtest", str(LT / "steady" / "run_requests.csv"), "--baseline-dir",
          str(LT / "steady"), "-o", str(out / "same"), "--fail-on", "warning"],
     )  # fmt: skip
     assert not [f for f in _findings(out / "same") if f["rule"] == "LT020"], same.output
