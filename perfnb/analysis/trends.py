@@ -297,6 +297,10 @@ def _pair_pvalue(left: np.ndarray, right: np.ndarray, min_size: int) -> float:
     return kolmogorov_sf(abs(c) / sd)
 
 
+#: Below this many points the seeded-interval scan is skipped (see ``_calibrated``).
+_SEEDED_MIN_N = 40
+
+
 def _seeded_intervals(n: int, shortest: int) -> list[tuple[int, np.ndarray]]:
     """Seeded intervals (Kovács et al. 2020, decay 1/√2): per scale, its length and the interval starts.
 
@@ -375,8 +379,10 @@ def _calibrated(x: np.ndarray, max_p: float, min_size: int, min_magnitude: float
         found[k] = int(_scan(csum, csq, b - a, np.array([a]), min_size)[0][0])
     # once the series is shown to change, each segment between change points is split further at the
     # per-test level, as plain binary segmentation does (on noise nothing gets here, so the false-alarm
-    # rate stays max_p whatever the length)
-    if found:
+    # rate stays max_p whatever the length). A short series (a nightly history of a few weeks) has too
+    # few intervals for the seeded scan to pay for its Bonferroni factor: there plain binary segmentation
+    # from the whole series decides, at max_p, as it always did.
+    if found or n < _SEEDED_MIN_N:
         stack = list(itertools.pairwise([0, *found, n]))
         while stack:
             a, b = stack.pop()
