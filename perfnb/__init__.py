@@ -9,7 +9,7 @@ sources in ``perfnb.postgres``, ``perfnb.prometheus`` and ``perfnb.cache``.
 
 from __future__ import annotations
 
-from perfnb import cache, errors, postgres, prometheus, report
+from perfnb import _moved, cache, errors, postgres, prometheus, report
 from perfnb._version import __version__
 from perfnb.analysis.compare import compare_loadtests, compare_plans, compare_profiles
 from perfnb.analysis.trends import change_points
@@ -25,10 +25,9 @@ from perfnb.io.grafana import read_grafana
 from perfnb.io.jmeter import read_jmeter
 from perfnb.io.k6 import read_k6
 from perfnb.io.lighthouse import LighthouseReport, read_lighthouse
-from perfnb.io.loadtest import LoadTest, concat_loadtests, read_loadtest
+from perfnb.io.loadtests import read_loadtest
 from perfnb.io.locust import read_locust
 from perfnb.io.memcached import read_memcached_stats
-from perfnb.io.metrics_scan import scan_metrics
 from perfnb.io.pg_stat_statements import read_pg_stat_statements
 from perfnb.io.profiles import (
     Profile,
@@ -46,8 +45,10 @@ from perfnb.io.profiles import (
 from perfnb.io.prometheus import Metrics, read_exposition, read_prometheus
 from perfnb.io.redis import CacheStats, read_redis_info
 from perfnb.io.rum import read_rum
-from perfnb.io.scan import scan_loadtest
 from perfnb.io.tidy_metrics import read_metrics, read_tidy_metrics
+from perfnb.model.loadtest import LoadTest, concat_loadtests
+from perfnb.scan.loadtest import scan_loadtest
+from perfnb.scan.metrics import scan_metrics
 
 __all__ = [
     "CacheStats",
@@ -108,6 +109,10 @@ __all__ = [
     "scan_loadtest",
     "scan_metrics",
 ]
+
+
+# the models' conveniences (profile.hotspots(), plan.plot(), lt.check() …), bound from above
+from perfnb import _bind
 
 
 def load_ipython_extension(ipython: object) -> None:

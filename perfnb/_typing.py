@@ -1,11 +1,10 @@
-"""Type aliases shared across perfnb (pyinstrument's ``PathOrStr``)."""
+"""Type aliases shared across perfnb's layers (core: importable from models, readers and analyses)."""
 
 from __future__ import annotations
 
-import os
 from typing import Literal, TypeAlias
 
-PathLike: TypeAlias = "str | os.PathLike[str]"
+#: How a reader treats rows it cannot read (pandas' ``on_bad_lines``); :class:`perfnb.io._common.BadLines`.
 OnBadLines: TypeAlias = Literal["error", "warn", "skip"]
 
-__all__ = ["OnBadLines", "PathLike"]
+__all__ = ["OnBadLines"]

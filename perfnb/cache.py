@@ -21,7 +21,7 @@ from perfnb.errors import InputError, SourceError
 from perfnb.io.memcached import parse_memcached_stats
 from perfnb.io.redis import CACHE_FIELDS, CACHE_SNAPSHOTS, CacheStats, parse_redis_info
 
-__all__ = ["combine", "memcached_stats", "redis_info", "safe_url"]
+__all__ = ["combine", "memcached_stats", "redis_info", "safe_url", "sample_redis"]
 
 
 def safe_url(url: str) -> str:
@@ -181,3 +181,20 @@ def combine(*snapshots: CacheStats) -> CacheStats:
         CACHE_SNAPSHOTS.conform(pd.concat(snaps, ignore_index=True)),
         CACHE_FIELDS.conform(pd.concat(fields, ignore_index=True)),
     )
+
+
+def sample_redis(
+    url: str = "redis://127.0.0.1:6379", *, interval_s: float = 10.0, timeout_s: float = 5.0
+) -> CacheStats:
+    """Two ``INFO`` snapshots of a live Redis *interval_s* apart, combined (what the cache rules need).
+
+    The lifetime hit ratio hides a recent drop; two snapshots give the hit ratio *over the interval*
+    (rule CA001 on the counters' increase). What the ``web_vitals`` notebook did with ``time.sleep``.
+    """
+    import time
+
+    if interval_s <= 0:
+        raise InputError("interval_s must be positive", key="interval_s", found=interval_s)
+    first = redis_info(url, timeout_s=timeout_s)
+    time.sleep(interval_s)
+    return combine(first, redis_info(url, timeout_s=timeout_s))

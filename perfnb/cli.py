@@ -67,9 +67,11 @@ def _engine(func: F) -> F:
 
 
 def _read(path: str, engine: str, scheduler: str | None, *, intervals: bool | None = None) -> Any:
-    """Read *path* with the engine asked for (a progress bar on stderr for large streamed inputs).
+    """Read *path* like :func:`perfnb.read` (files, folders, globs, Locust prefixes).
 
-    *intervals=True* builds the per-interval histograms in the same pass (the rules need them).
+    ``--engine stream``/``dask`` reads a load test in bounded memory or on Dask (a progress bar on
+    stderr for large streamed inputs); *intervals=True* builds the per-interval histograms in the
+    same pass (the rules need them).
     """
     import perfnb
 
@@ -229,22 +231,26 @@ def inspect_cmd(notebook: str) -> None:
 @_engine
 @_guard
 def read_cmd(path: str, engine: str, scheduler: str | None) -> None:
-    """Sniff PATH, read it and print what was loaded.
+    """Read PATH (a file, a folder, a glob or a Locust prefix) and print what was loaded.
 
-    With --engine stream or dask, PATH is a load test (a file, a folder of worker files or a glob) and
-    its summary is printed.
+    PATH is read as perfnb.read does: a folder or glob of plans, profiles, load-test files or metrics
+    exports becomes one object per kind. With --engine stream or dask, PATH is a load test (a file, a
+    folder of worker files or a glob) and its summary is printed.
     """
-    from perfnb.io._common import sniff
-
+    obj = _read(path, engine, scheduler)
     if engine != "pandas":
-        lt = _read(path, engine, scheduler)
-        click.echo(repr(lt))
-        click.echo(lt.summary().drop(columns=["source", "run"]).to_string(index=False))
+        click.echo(repr(obj))
+        click.echo(obj.summary().drop(columns=["source", "run"]).to_string(index=False))
         return
-    fmt = sniff(path)
-    obj = fmt.reader(path)
-    click.echo(f"{path}: {fmt}")
-    click.echo(repr(obj))
+    for item in obj if type(obj).__name__ == "EvidenceSet" else [obj]:
+        click.echo(f"{path}: {_describe(item)}")
+        click.echo(repr(item))
+
+
+def _describe(obj: Any) -> str:
+    """What kind of evidence *obj* is and where it came from (its source format)."""
+    source = getattr(obj, "source", "") or "?"
+    return f"{type(obj).__name__} from {source}"
 
 
 @cli.command("check")

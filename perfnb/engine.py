@@ -23,12 +23,15 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from perfnb.errors import InputError
+from perfnb.io._common import ENGINES, check_engine
 
 __all__ = [
     "ENGINES",
     "Engine",
     "Partition",
     "byte_ranges",
+    "check_engine",
+    "client_for",
     "get_client",
     "local_client",
     "map_partitions",
@@ -36,7 +39,6 @@ __all__ = [
 ]
 
 Engine = Literal["pandas", "stream", "dask"]
-ENGINES: tuple[str, ...] = ("pandas", "stream", "dask")
 T = TypeVar("T")
 
 #: default partition size: big enough for pyarrow's threads, small enough for bounded memory
@@ -56,15 +58,6 @@ class Partition:
     def nbytes(self) -> int:
         """Size of the range in bytes."""
         return self.end - self.start
-
-
-def check_engine(engine: str) -> str:
-    """Validate an engine name (raises :class:`InputError` naming the choices)."""
-    if engine not in ENGINES:
-        raise InputError(
-            f"unknown engine {engine!r}", key="engine", expected="'pandas', 'stream' or 'dask'"
-        )
-    return engine
 
 
 def byte_ranges(
@@ -168,6 +161,26 @@ def local_client(n_workers: int | None = None, **kwargs: Any) -> Any:
             **kwargs,
         )
     return Client(cluster)
+
+
+def client_for(engine: str, scheduler: str = "") -> Any:
+    """The Dask client a notebook's ``engine``/``dask_scheduler`` parameters ask for, or ``None``.
+
+    ``engine="dask"``: a client of *scheduler* (``tcp://host:8786``), or of a new local cluster when it
+    is empty; any other engine: ``None`` (the readers take ``client=None``).
+    """
+    check_engine(engine)
+    if engine != "dask":
+        return None
+    if not scheduler:
+        return local_client()
+    try:
+        from distributed import Client
+    except ImportError as err:
+        raise InputError(
+            "engine='dask' needs dask.distributed", hint="pip install 'perfnb[dask]'"
+        ) from err
+    return Client(scheduler)
 
 
 def progress_bar(total: int, *, desc: str, enabled: bool | None, unit: str = "B") -> Any:

@@ -18,7 +18,6 @@ Entry points: :func:`check`, :class:`Finding`, :class:`Severity`, :class:`Findin
 from __future__ import annotations
 
 import enum
-import html
 import json
 import math
 import os
@@ -297,10 +296,8 @@ class Findings(Sequence[Finding]):
         data = json.loads(text)
         return cls(Finding.from_dict(d) for d in data.get("findings", []))
 
-    def _repr_html_(self) -> str:
-        from perfnb.report.html import findings_table
-
-        return findings_table(self)
+    # _repr_html_ (the findings table in JupyterLab) is bound from above by perfnb._bind: the table is
+    # the report's (perfnb.report.html.findings_table).
 
 
 # --------------------------------------------------------------------------------------------------
@@ -581,12 +578,23 @@ def check(
     for name in (wanted or set()) | skip:
         if name not in known:
             raise ConfigError(f"unknown rule {name!r}")
+    if not applicable and isinstance(obj, pd.DataFrame):
+        from perfnb.io._common import model_of_frame
+
+        model = model_of_frame(obj)  # a reader's bare frame: check it as perfnb.read's model
+        if model is not None:
+            return check(model, select=select, ignore=ignore, **overrides)
     if not applicable:
+        from perfnb.model._base import ModelMixin
+
+        if isinstance(obj, ModelMixin):  # a perfnb model no rule looks at yet: nothing found
+            return Findings()
         from perfnb.errors import SchemaError
 
         raise SchemaError(
             f"no rule applies to a {type(obj).__name__}",
-            expected="an object returned by a perfnb reader (Profile, Plan, LoadTest, metrics frame …)",
+            expected="an object returned by perfnb.read or a perfnb reader (Profile, Plan, LoadTest, "
+            "Metrics …)",
         )
     found: list[Finding] = []
     for r in applicable:
@@ -596,8 +604,3 @@ def check(
             continue
         found.extend(r.func(r, obj, th))
     return Findings(found)
-
-
-def escape(text: object) -> str:
-    """HTML-escape any value for display (quotes included)."""
-    return html.escape(str(text), quote=True)

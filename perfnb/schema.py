@@ -302,9 +302,11 @@ FINDINGS = register(
 
 
 def markdown_reference(schemas: Iterable[Schema] | None = None) -> str:
-    """Markdown for every registered table (imports all source modules first so all are registered)."""
-    import perfnb  # noqa: F401  - importing the package registers the source modules' schemas
+    """Markdown for every registered table.
 
+    Every table is registered by then: importing any perfnb module imports the package first, and the
+    package imports every module that declares one.
+    """
     items = list(schemas) if schemas is not None else list(SCHEMAS.values())
     return "\n\n".join(s.markdown() for s in items) + "\n"
 

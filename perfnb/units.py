@@ -1,12 +1,13 @@
-"""Unit conversions: the one place where ms, µs, ns, percent and blocks become base units.
+"""Unit conversions that more than one module needs: microseconds and written durations to seconds.
 
 perfnb's tables hold durations in float seconds (``*_s``), sizes in bytes (``*_bytes``) and fractions as
-ratios 0–1 (``*_ratio``). Readers convert at load time with these helpers and never later, so a reader's
-unit assumptions are visible here and in its calls. Every function accepts a scalar, a numpy array or a
-pandas Series and returns the same kind.
+ratios 0–1 (``*_ratio``). Readers convert at load time, never later; most conversions are a single
+factor next to the field they read (``Actual Total Time`` ms → s in the EXPLAIN reader), and only the
+shared ones live here. :func:`us_to_s` accepts a scalar, a numpy array or a pandas Series and returns
+the same kind.
 
-Entry points: :func:`to_seconds`, :func:`ms_to_s`, :func:`us_to_s`, :func:`ns_to_s`,
-:func:`percent_to_ratio`, :func:`blocks_to_bytes`, :func:`parse_duration`, :func:`parse_size`.
+Entry points: :func:`us_to_s` (Chrome trace events), :func:`parse_duration` (``"250ms"``, Go-style
+``"1m30s"``: Prometheus steps, k6 durations).
 """
 
 from __future__ import annotations
@@ -16,19 +17,7 @@ from typing import Any, TypeVar, cast
 
 from perfnb.errors import InputError
 
-__all__ = [
-    "DURATION_UNITS",
-    "POSTGRES_BLOCK_SIZE",
-    "SIZE_UNITS",
-    "blocks_to_bytes",
-    "ms_to_s",
-    "ns_to_s",
-    "parse_duration",
-    "parse_size",
-    "percent_to_ratio",
-    "to_seconds",
-    "us_to_s",
-]
+__all__ = ["DURATION_UNITS", "parse_duration", "us_to_s"]
 
 T = TypeVar("T")
 
@@ -46,87 +35,15 @@ DURATION_UNITS: dict[str, float] = {
     "h": 3600.0,
 }
 
-#: Bytes per unit. Decimal prefixes are SI, binary prefixes IEC (Grafana writes both).
-SIZE_UNITS: dict[str, float] = {
-    "b": 1.0,
-    "kb": 1e3,
-    "mb": 1e6,
-    "gb": 1e9,
-    "tb": 1e12,
-    "kib": 1024.0,
-    "mib": 1024.0**2,
-    "gib": 1024.0**3,
-    "tib": 1024.0**4,
-}
-
-#: PostgreSQL's default block size (``SHOW block_size``); buffer counts times this are bytes.
-POSTGRES_BLOCK_SIZE = 8192
-
 
 def _scale(value: T, factor: float) -> T:
     scaled: Any = value
     return cast(T, scaled * factor)
 
 
-def to_seconds(value: T, unit: str) -> T:
-    """Convert *value* from *unit* (``"ns"``, ``"us"``, ``"µs"``, ``"ms"``, ``"s"``, ``"min"``, ``"h"``) to seconds.
-
-    Examples
-    --------
-    >>> to_seconds(1500, "ms")
-    1.5
-    """
-    try:
-        factor = DURATION_UNITS[unit]
-    except KeyError:
-        raise InputError(
-            f"unknown duration unit {unit!r}", expected=f"one of {', '.join(DURATION_UNITS)}"
-        ) from None
-    return _scale(value, factor)
-
-
-def ms_to_s(value: T) -> T:
-    """Milliseconds to seconds (Locust, JMeter, k6, EXPLAIN and Lighthouse write milliseconds).
-
-    Examples
-    --------
-    >>> ms_to_s(250)
-    0.25
-    """
-    return _scale(value, 1e-3)
-
-
 def us_to_s(value: T) -> T:
     """Microseconds to seconds (Chrome trace events, speedscope ``microseconds``, py-spy)."""
     return _scale(value, 1e-6)
-
-
-def ns_to_s(value: T) -> T:
-    """Nanoseconds to seconds (Gatling/HdrHistogram, Go's pprof)."""
-    return _scale(value, 1e-9)
-
-
-def percent_to_ratio(value: T) -> T:
-    """Percent (0–100) to a ratio (0–1).
-
-    Examples
-    --------
-    >>> percent_to_ratio(95)
-    0.95
-    """
-    scaled: Any = value
-    return cast(T, scaled / 100.0)
-
-
-def blocks_to_bytes(value: T, block_size: int = POSTGRES_BLOCK_SIZE) -> T:
-    """PostgreSQL buffer block counts to bytes.
-
-    Examples
-    --------
-    >>> blocks_to_bytes(2)
-    16384
-    """
-    return _scale(value, block_size)
 
 
 _DURATION_RE = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*([a-zA-Zµμ]+)\s*$")
@@ -154,19 +71,3 @@ def parse_duration(text: str) -> float:
     if parts and "".join(n + u for n, u in parts) == stripped:
         return float(sum(float(n) * DURATION_UNITS[u] for n, u in parts))
     raise InputError("not a duration", found=text, expected="a number with a unit such as '250ms'")
-
-
-def parse_size(text: str) -> float:
-    """Parse a size such as ``"1.5 MiB"``, ``"300kB"`` or ``"42"`` (bytes) to bytes.
-
-    Examples
-    --------
-    >>> parse_size("1.5 KiB"), parse_size("2MB"), parse_size("42")
-    (1536.0, 2000000.0, 42.0)
-    """
-    m = re.match(r"^\s*([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*([a-zA-Z]*)\s*$", text)
-    if m:
-        unit = (m.group(2) or "b").lower()
-        if unit in SIZE_UNITS:
-            return float(m.group(1)) * SIZE_UNITS[unit]
-    raise InputError("not a size", found=text, expected="a number with a unit such as '1.5 MiB'")

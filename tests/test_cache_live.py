@@ -6,7 +6,7 @@ import pytest
 
 from perfnb import cache
 from perfnb.analysis.cache import summary
-from perfnb.errors import SourceError
+from perfnb.errors import InputError, SourceError
 
 pytestmark = pytest.mark.service
 
@@ -40,6 +40,15 @@ def test_redis_measures_known_hit_ratio(redis_server):
     assert (res["hits"], res["misses"]) == (70, 30)
     assert res["hit_ratio"] == pytest.approx(0.7)
     assert after.field("slowlog_len").notna().all()
+
+
+def test_sample_redis_takes_two_snapshots_apart(redis_server):
+    url = f"redis://127.0.0.1:{redis_server.port}/0"
+    stats = cache.sample_redis(url, interval_s=0.2)
+    assert len(stats.snapshots) == 2
+    assert summary(stats)["hits"] >= 0
+    with pytest.raises(InputError, match="interval_s must be positive"):
+        cache.sample_redis(url, interval_s=0)
 
 
 def test_memcached_measures_known_hit_ratio(memcached_server):

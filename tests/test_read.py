@@ -30,7 +30,7 @@ def test_empty_file(tmp_path) -> None:
 
 
 def test_empty_folder_is_unknown(tmp_path) -> None:
-    with pytest.raises(UnknownFormatError):
+    with pytest.raises(EmptyInputError, match="no readable files"):
         perfnb.read(tmp_path)
 
 

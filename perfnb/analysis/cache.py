@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from perfnb.errors import EmptyInputError
-from perfnb.io.redis import CacheStats
+from perfnb.model.cache import CacheStats
 
 __all__ = ["intervals", "summary"]
 

@@ -41,7 +41,7 @@ import pandas as pd
 from perfnb.errors import InputError
 
 if TYPE_CHECKING:
-    from perfnb.io.loadtest import LoadTest
+    from perfnb.model.loadtest import LoadTest
 
 __all__ = [
     "MIN_FIT_LEVELS",

@@ -38,8 +38,8 @@ from perfnb.analysis.profiles import ProfileDiff, compare_profiles
 from perfnb.errors import InputError
 
 if TYPE_CHECKING:
-    from perfnb.io.loadtest import LoadTest
-    from perfnb.io.plan_model import Plan
+    from perfnb.model.loadtest import LoadTest
+    from perfnb.model.plan import Plan
 
 __all__ = [
     "Diff",

@@ -14,11 +14,16 @@ larger ones are clamped into the last bucket and counted in ``overflow``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-__all__ = ["LatencyHistogram"]
+from perfnb.errors import InputError
+
+if TYPE_CHECKING:
+    from perfnb.model.loadtest import LoadTest
+
+__all__ = ["LatencyHistogram", "loadtest_histograms"]
 
 _OCTAVES = 40
 
@@ -127,3 +132,27 @@ class LatencyHistogram:
         """Exact mean (the sum is tracked exactly)."""
         n = self.count
         return self.total_s / n if n else float("nan")
+
+
+def loadtest_histograms(lt: LoadTest, sub_buckets: int = 64) -> dict[str, LatencyHistogram]:
+    """Mergeable latency histograms of a load test per label and ``Total`` (``LoadTest.histograms()``).
+
+    Histograms of chunks, of distributed workers' files or of Dask partitions add up exactly:
+    ``sum(parts) == whole``.
+    """
+    if lt.aggregate is not None and not lt.has_requests:
+        if sub_buckets != lt.aggregate.sub_buckets:
+            raise InputError(
+                f"this load test was aggregated with sub_buckets={lt.aggregate.sub_buckets}",
+                key="sub_buckets",
+            )
+        return dict(lt.aggregate.histograms())
+    if lt.requests is None:
+        raise InputError("histograms() needs per-request data")
+    req = lt.requests[~lt.requests["is_controller"]]
+    out: dict[str, LatencyHistogram] = {
+        "Total": LatencyHistogram.from_values(req["response_time_s"].to_numpy(), sub_buckets)
+    }
+    for label, g in req.groupby("label", observed=True):
+        out[str(label)] = LatencyHistogram.from_values(g["response_time_s"].to_numpy(), sub_buckets)
+    return out

@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 
 from perfnb.errors import InputError
-from perfnb.io._common import perfnb_attrs
+from perfnb.model._base import perfnb_attrs
 
 if TYPE_CHECKING:
-    from perfnb.io.loadtest import LoadTest
+    from perfnb.model.loadtest import LoadTest
 
 __all__ = [
     "apdex",
@@ -151,7 +151,7 @@ def summarize(
     ``…:co=<interval>s``. Needs per-request data.
     """
     from perfnb.analysis.aggregate import LoadAggregate, virtual_index
-    from perfnb.io.loadtest import SUMMARY
+    from perfnb.model.loadtest import SUMMARY
 
     if expected_interval_s is not None and expected_interval_s <= 0:
         raise InputError(
@@ -406,7 +406,7 @@ def intervals(lt: LoadTest, *, freq: str = "5s", method: str = "linear") -> pd.D
     Exact percentiles from the requests that *started* in each interval; without requests the tool's
     history (Locust) is returned as written, with its ``percentile_kind``.
     """
-    from perfnb.io.loadtest import INTERVALS
+    from perfnb.model.loadtest import INTERVALS
 
     if not lt.has_requests:
         if lt.aggregate is not None:

@@ -27,7 +27,7 @@ import pandas as pd
 
 from perfnb.analysis.exact import exact_sums, limbs
 from perfnb.errors import InputError
-from perfnb.io.prometheus import METRIC_SAMPLES, Metrics
+from perfnb.model.metrics import METRIC_SAMPLES, Metrics
 
 __all__ = [
     "AGGS",
@@ -284,7 +284,7 @@ def _is_counter(key: SeriesKey) -> bool:
 class MetricBuckets:
     """Mergeable per-bucket aggregates of metric series: count, exact sum, min, max, last sample.
 
-    Build one with :func:`downsample` (one frame) or :func:`perfnb.io.metrics_scan.scan_buckets` (files);
+    Build one with :func:`downsample` (one frame) or :func:`perfnb.scan.metrics.scan_buckets` (files);
     combine with :meth:`merge` (associative and commutative: the result does not depend on the order);
     turn into a samples frame with :meth:`to_frame`, a :class:`~perfnb.io.prometheus.Metrics` with
     :meth:`to_metrics`, or every aggregate at once with :meth:`aggregates`.

@@ -29,7 +29,7 @@ import pandas as pd
 from perfnb.io.plan_table import ROUNDING_S, attribute
 
 if TYPE_CHECKING:
-    from perfnb.io.explain import Plan
+    from perfnb.model.plan import Plan
 
 __all__ = [
     "ROUNDING_S",

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from perfnb.analysis._diff import Diff
-from perfnb.io.profiles._model import Profile, normalize_file
+from perfnb.model.profile import Profile, normalize_file
 
 __all__ = [
     "ProfileDiff",

@@ -493,6 +493,9 @@ def signals(
       over the whole record) from bucket counters with such a label.
     """
     df = metrics.frame
+    # one series read twice (a scrape saved as .prom and as OpenMetrics) holds each sample twice
+    series_cols = [c for c in df.columns if c not in ("value", "source", "run")]
+    df = df[~df.duplicated(series_cols, keep="last")]
     window = str(window or getattr(metrics, "window", "1min"))
     out: dict[str, pd.Series] = {}
     names = df["metric"].astype(str)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from perfnb.io.loadtest import LoadTest
+    from perfnb.model.loadtest import LoadTest
 
 __all__ = ["COLUMNS", "evaluate_k6_threshold", "verdicts"]
 

@@ -22,7 +22,7 @@ from collections import defaultdict
 import pandas as pd
 
 from perfnb.analysis.profiles import classify, label
-from perfnb.io.profiles._model import Profile
+from perfnb.model.profile import Profile
 
 __all__ = ["is_wait_primitive", "waiters"]
 

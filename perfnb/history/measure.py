@@ -107,20 +107,24 @@ def hash_source(kind: str, path: str | os.PathLike[str]) -> SourceHash:
 
 def read_source(kind: str, path: str | os.PathLike[str]) -> Any:
     """Read one input of *kind* with its perfnb reader (what the report notebooks do)."""
-    import perfnb
+    from perfnb.io import read
+    from perfnb.io.explain import read_plans
+    from perfnb.io.loadtests import read_loadtest
+    from perfnb.io.rum import read_rum
+    from perfnb.io.tidy_metrics import read_metrics
 
     text = os.fspath(path)
     if kind == "loadtest":
-        return perfnb.read_loadtest(text)
+        return read_loadtest(text)
     if kind == "metrics":
-        return perfnb.read_metrics(text)
+        return read_metrics(text)
     if kind == "plans":
-        return perfnb.read_plans(text)
+        return read_plans(text)
     if kind == "rum":
-        return perfnb.read_rum(text)
+        return read_rum(text)
     if kind not in KINDS:
         raise InputError(f"unknown source kind {kind!r}", expected=", ".join(KINDS))
-    return perfnb.read(text)
+    return read(text)
 
 
 def _finite(value: Any) -> float | None:

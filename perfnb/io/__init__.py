@@ -6,6 +6,11 @@ package imports every reader module, which registers its formats; add one import
 
 from __future__ import annotations
 
+# the helpers every reader shares: one rule for files, folders, globs and lists
+from perfnb.io._common import expand_paths, read, split_paths
+
+__all__ = ["expand_paths", "read", "split_paths"]
+
 # --- reader modules (one import per line; each registers its formats) ---
 from perfnb.io import (
     _common,  # noqa: F401
@@ -17,7 +22,7 @@ from perfnb.io import (
     jmeter,  # noqa: F401
     k6,  # noqa: F401
     lighthouse,  # noqa: F401
-    loadtest,  # noqa: F401
+    loadtests,  # noqa: F401
     locust,  # noqa: F401
     memcached,  # noqa: F401
     pg_stat_statements,  # noqa: F401

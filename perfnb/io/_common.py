@@ -19,8 +19,9 @@ import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+from perfnb._typing import OnBadLines
 from perfnb.errors import (
     EmptyInputError,
     FormatError,
@@ -28,6 +29,9 @@ from perfnb.errors import (
     SkippedRowsWarning,
     UnknownFormatError,
 )
+from perfnb.model._base import perfnb_attrs, run_label
+from perfnb.model.evidence import EvidenceSet
+from perfnb.model.frames import CruxRecord, FrameModel, LineProfile, MemoryProfile, RumBeacons
 
 __all__ = [
     "FORMATS",
@@ -35,19 +39,26 @@ __all__ = [
     "BadLines",
     "Format",
     "OnBadLines",
+    "check_engine",
     "decode_text",
     "ensure_path",
+    "expand_paths",
     "head_bytes",
+    "model_of_frame",
     "perfnb_attrs",
     "read",
     "read_text",
     "register_format",
+    "register_kind",
     "run_label",
     "sniff",
+    "split_paths",
 ]
 
-OnBadLines = Literal["error", "warn", "skip"]
-Kind = Literal["profile", "plan", "loadtest", "metrics", "vitals", "cache", "other"]
+Kind = Literal["profile", "plan", "statements", "loadtest", "metrics", "vitals", "cache", "other"]
+
+#: A reader function; the registry decorators return it unchanged, so its signature survives for mypy.
+R = TypeVar("R", bound=Callable[..., Any])
 
 HEAD_SIZE = 64 * 1024
 
@@ -61,7 +72,6 @@ class Format:
     kind: Kind
     reader: Callable[..., Any]
     sniff: Callable[[Path, bytes], bool]
-    extensions: tuple[str, ...] = ()
     directory: bool = False
     priority: int = 50
 
@@ -79,10 +89,9 @@ def register_format(
     description: str,
     kind: Kind,
     sniff: Callable[[Path, bytes], bool],
-    extensions: tuple[str, ...] = (),
     directory: bool = False,
     priority: int = 50,
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+) -> Callable[[R], R]:
     """Register the decorated reader for format *name*.
 
     Parameters
@@ -94,10 +103,8 @@ def register_format(
         Lower runs first; give specific formats a lower number than catch-alls.
     """
 
-    def deco(func: Callable[..., Any]) -> Callable[..., Any]:
-        FORMATS[name] = Format(
-            name, description, kind, func, sniff, extensions, directory, priority
-        )
+    def deco(func: R) -> R:
+        FORMATS[name] = Format(name, description, kind, func, sniff, directory, priority)
         return func
 
     return deco
@@ -165,25 +172,6 @@ def read_text(path: str | os.PathLike[str], *, encoding: str | None = None) -> s
     except OSError as err:
         raise InputError(f"cannot read file: {err.strerror}", path=p) from err
     return decode_text(data, p, encoding=encoding)
-
-
-def run_label(path: str | os.PathLike[str], run: str | None) -> str:
-    """The ``run`` label: the one given, else the file stem (``run1_stats.csv`` → ``run1_stats``)."""
-    if run:
-        return run
-    p = Path(path)
-    name = p.name
-    for suffix in (".gz", ".json", ".csv", ".jtl", ".txt", ".log", ".prof", ".pstats", ".xml"):
-        if name.lower().endswith(suffix) and len(name) > len(suffix):
-            name = name[: -len(suffix)]
-            break
-    return name or p.stem
-
-
-def perfnb_attrs(df: Any) -> dict[str, Any]:
-    """The ``df.attrs["perfnb"]`` provenance dict (created if absent). Plain JSON values only."""
-    attrs: dict[str, Any] = df.attrs.setdefault("perfnb", {})
-    return attrs
 
 
 @dataclass
@@ -319,48 +307,200 @@ def supported_formats(*, directory: bool | None = None) -> str:
     return ", ".join(names) if names else "(none registered)"
 
 
-def read(path: str | os.PathLike[str], **kwargs: Any) -> Any:
-    """Read any supported file or folder: sniff its format, then call that format's reader.
+#: Kind-level readers (a list of files of one kind → one model), registered with :func:`register_kind`.
+KIND_READERS: dict[str, Callable[..., Any]] = {}
+#: Kinds whose kind-level reader also reads a single file (metrics: a frame becomes ``Metrics``).
+_KIND_READS_SINGLE: set[str] = set()
+
+#: Formats whose reader returns a bare DataFrame, and the model :func:`read` wraps it in.
+FRAME_MODELS: dict[str, type[FrameModel]] = {
+    "line_profiler": LineProfile,
+    "line_profiler_text": LineProfile,
+    "memray_stats": MemoryProfile,
+    "memray_csv": MemoryProfile,
+    "mprof": MemoryProfile,
+    "crux": CruxRecord,
+    "rum": RumBeacons,
+}
+
+
+#: Columns that tell which reader a bare frame came from, most specific first (RUM beacons have
+#: ``metric`` and ``value`` too, so they come before metric samples).
+_FRAME_SIGNATURES: tuple[tuple[frozenset[str], type[FrameModel] | None], ...] = (
+    (frozenset({"page", "rating", "navigation_type"}), RumBeacons),
+    (frozenset({"key", "key_type", "form_factor", "period_start"}), CruxRecord),
+    (frozenset({"hits", "per_hit_s", "function_line"}), LineProfile),
+    (frozenset({"size_bytes", "allocations", "stack"}), MemoryProfile),
+    (frozenset({"memory_bytes", "elapsed_s"}), MemoryProfile),
+    (frozenset({"timestamp", "metric", "value"}), None),  # metric samples → Metrics
+)
+
+
+def model_of_frame(df: Any) -> Any | None:
+    """The model of a frame a per-format reader returned (``read_prometheus``, ``read_rum`` …), or ``None``.
+
+    :func:`perfnb.check` uses it, so checking the frame works like checking what :func:`read` returns.
+    """
+    columns = set(getattr(df, "columns", ()))
+    source = str(df["source"].iloc[0]) if "source" in columns and len(df) else ""
+    for needed, model in _FRAME_SIGNATURES:
+        if needed <= columns:
+            if model is not None:
+                return model.wrap(df, source=source)
+            from perfnb.model.metrics import Metrics
+
+            run = str(df["run"].iloc[0]) if "run" in columns and len(df) else ""
+            return Metrics(df, source=source, run=run, meta=dict(df.attrs.get("perfnb", {})))
+    return None
+
+
+def register_kind(kind: Kind, *, single: bool = False) -> Callable[[R], R]:
+    """Register the decorated function as the kind-level reader of *kind* (``read_plans`` …).
+
+    It takes a file, folder, glob or list (see :func:`expand_paths`) and returns one model.
+    ``single=True``: :func:`read` uses it for a single file of that kind too.
+    """
+
+    def deco(func: R) -> R:
+        KIND_READERS[kind] = func
+        if single:
+            _KIND_READS_SINGLE.add(kind)
+        return func
+
+    return deco
+
+
+def read(path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], **kwargs: Any) -> Any:
+    """Read any evidence: a file, a folder, a glob pattern, a list of files, or a Locust CSV prefix.
+
+    A file is sniffed by content and read by its format's reader. Several files (a folder, a pattern,
+    a list) are grouped by kind, and each kind's files are read by that kind's reader into one model: plans
+    into a :class:`~perfnb.model.plan.PlanSet`, profiles merged into one ``Profile``, load-test files
+    of several generators into one ``LoadTest``, metrics exports into one ``Metrics``, Lighthouse
+    reports into one ``LighthouseReport`` (files of kinds that do not combine are read one by one).
+    When the files hold several kinds, the result is an :class:`~perfnb.model.evidence.EvidenceSet`
+    (a list of those models, which :func:`perfnb.check` checks together). A folder that is itself a format (a Locust CSV set) is read
+    as one run; so is a Locust prefix (``out/run`` for ``out/run_stats.csv`` …) or a companion file of
+    a set (``run_failures.csv``).
 
     Parameters
     ----------
     path
-        A file or a folder.
+        A file, a folder, a glob pattern, a list of these, or a Locust CSV prefix.
     **kwargs
         Passed to the reader (``run=``, ``on_bad_lines=`` …).
 
     Returns
     -------
     object
-        What the format's ``read_*`` function returns (a ``Profile``, a ``Plan``, a ``LoadTest``, a frame …).
+        A model: ``Profile``, ``PlanSet``, ``StatementStats``, ``LoadTest``, ``Metrics``,
+        ``LighthouseReport``, ``CacheStats``, ``LineProfile``, ``MemoryProfile``, ``CruxRecord``,
+        ``RumBeacons``. :func:`perfnb.check` accepts every one.
 
     Raises
     ------
     UnknownFormatError
         If the content is no supported format; the message lists the supported formats.
     InputError
-        If the file does not exist, or the reader finds it malformed.
+        If the path does not exist, or the reader finds the file malformed.
     """
-    fmt = sniff(path)
-    return fmt.reader(path, **kwargs)
+    _load_readers()
+    if isinstance(path, str | os.PathLike):
+        p = Path(path)
+        if p.is_file() or (p.is_dir() and _directory_format(p) is not None):
+            return _read_file(p, **kwargs)
+        if not p.exists() and not glob.has_magic(os.fspath(path)) and _locust_set(p):
+            return KIND_READERS["loadtest"](p, **kwargs)
+    files = expand_paths(path)
+    if len(files) == 1:
+        return _read_file(files[0], **kwargs)
+    groups: dict[str, list[Path]] = {}  # by kind; single-table formats (memray, RUM …) by format
+    for f in files:
+        fmt = sniff(f)
+        groups.setdefault(fmt.name if fmt.name in FRAME_MODELS else fmt.kind, []).append(f)
+    models: list[Any] = []
+    for key, group in groups.items():
+        if len(group) > 1 and key in KIND_READERS:
+            models.append(KIND_READERS[key](group, **kwargs))
+        else:  # one file, or files that do not combine (cache snapshots, pg_stat_statements, memray)
+            models.extend(_read_file(f, **kwargs) for f in group)
+    if len(models) == 1:
+        return models[0]
+    return EvidenceSet(models, path=os.fspath(path) if isinstance(path, str | os.PathLike) else "")
+
+
+def _directory_format(p: Path) -> Format | None:
+    try:
+        return sniff(p)
+    except InputError:
+        return None
+
+
+def _locust_set(p: Path) -> bool:
+    """Whether *p* is a Locust CSV prefix or a companion file of a set (``run_failures.csv``)."""
+    from perfnb.io.locust import locust_files  # same layer; imported on use to keep startup cheap
+
+    try:
+        return "stats" in locust_files(p) or "history" in locust_files(p)
+    except InputError:
+        return False
+
+
+def _read_file(p: Path, **kwargs: Any) -> Any:
+    """One file (or a folder format) → its model."""
+    try:
+        fmt = sniff(p)
+    except UnknownFormatError:
+        if p.is_file() and _locust_set(p):  # run_failures.csv, run_exceptions.csv: read the set
+            return FORMATS["locust_csv"].reader(p, **kwargs)
+        raise
+    if fmt.name in FRAME_MODELS:
+        return FRAME_MODELS[fmt.name].wrap(fmt.reader(p, **kwargs), source=fmt.name, path=str(p))
+    if fmt.kind in _KIND_READS_SINGLE:
+        return KIND_READERS[fmt.kind]([p], **kwargs)
+    return fmt.reader(p, **kwargs)
 
 
 def _load_readers() -> None:
     import perfnb.io  # noqa: F401 - importing the package registers every reader module
 
 
-def input_files(
-    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
-    *,
-    kind: str,
-    noun: str,
-    expected: str,
-) -> tuple[list[Path], list[str], set[str]]:
-    """The files of *kind* (``"metrics"``, ``"loadtest"`` …) in files, folders and glob patterns.
+#: For each kind: the noun used in messages and what a file of that kind is.
+KIND_NOUNS: dict[str, tuple[str, str]] = {
+    "profile": ("profile", "a profile (pstats, py-spy, speedscope, pyinstrument, memray …)"),
+    "plan": ("plan", "EXPLAIN JSON/text, auto_explain logs or pg_stat_statements"),
+    "statements": ("pg_stat_statements", "pg_stat_statements CSV exports"),
+    "loadtest": ("load-test", "JMeter, k6, Gatling or Locust output"),
+    "metrics": ("metrics", "Prometheus API JSON or exposition, Grafana CSV or tidy metrics"),
+    "vitals": ("web-vitals", "Lighthouse, CrUX or RUM"),
+    "cache": ("cache", "Redis INFO or memcached stats"),
+}
 
-    Returns the files in order without duplicates, the files of folders and patterns left out because
-    they are not of *kind* (a README, a config), and the format names found. A file named explicitly must
-    be of *kind*; a folder or pattern must yield at least one.
+PathsLike = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
+
+
+def split_paths(text: str) -> list[str]:
+    """A notebook's paths parameter (``"a.json, exports/*.json"``) → the paths, for :func:`expand_paths`.
+
+    Examples
+    --------
+    >>> split_paths("a.json, exports/*.json ,")
+    ['a.json', 'exports/*.json']
+    """
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def expand_paths(
+    paths: PathsLike, *, kind: str | None = None, formats: Iterable[str] | None = None
+) -> list[Path]:
+    """Files, folders, glob patterns or a list of them → the input files, in order, without duplicates.
+
+    The one rule every reader, :func:`perfnb.read`, ``perfnb read``/``check`` and the CLI use: a file
+    named explicitly must be of *kind* (any readable format when *kind* is ``None``); a folder's files
+    (not recursive, dotfiles skipped) and a pattern's matches are kept when they are of *kind*, and left
+    out otherwise (a README, a config), but a folder or pattern must yield at least one file.
+    *formats* narrows *kind* to some format names (``{"pstats"}``) the same way; a format's own reader
+    passes it, and then files named explicitly are not sniffed (its parser reports what is wrong).
 
     Raises
     ------
@@ -369,20 +509,38 @@ def input_files(
     EmptyInputError
         A folder or pattern without a file of *kind*.
     """
+    return expand_paths_detailed(paths, kind=kind, formats=formats)[0]
+
+
+def expand_paths_detailed(
+    paths: PathsLike, *, kind: str | None = None, formats: Iterable[str] | None = None
+) -> tuple[list[Path], list[str], set[str]]:
+    """:func:`expand_paths`, plus the files left out of folders and patterns and the format names found."""
+    noun, expected = KIND_NOUNS.get(kind or "", ("readable", "a format perfnb reads"))
+    wanted = set(formats) if formats is not None else None
+    if wanted is not None:
+        noun = expected = " or ".join(sorted(wanted))
+
+    def fits(fmt: Format) -> bool:
+        return (kind is None or fmt.kind == kind) and (wanted is None or fmt.name in wanted)
+
     given = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     if not given:
         raise InputError("no paths given", key="paths", expected="a folder, a glob or files")
     files: list[Path] = []
     skipped: list[str] = []
-    formats: set[str] = set()
+    found_formats: set[str] = set()
     for g in given:
         p = Path(g)
+        if p.is_file() and wanted is not None:
+            files.append(p)  # a format's own reader: its parser says precisely what is wrong
+            continue
         if p.is_file():
             fmt = sniff(p)  # names the file when it is empty or unknown
-            if fmt.kind != kind:
+            if not fits(fmt):
                 raise InputError(f"is a {fmt.name} file, not {noun}", path=p, expected=expected)
             files.append(p)
-            formats.add(fmt.name)
+            found_formats.add(fmt.name)
             continue
         if p.is_dir():
             candidates = sorted(f for f in p.iterdir() if not f.name.startswith("."))
@@ -400,11 +558,11 @@ def input_files(
                 fmt_: Format | None = sniff(f)
             except InputError:
                 fmt_ = None
-            if fmt_ is None or fmt_.kind != kind:
+            if fmt_ is None or not fits(fmt_):
                 skipped.append(str(f))
             else:
                 files.append(f)
-                formats.add(fmt_.name)
+                found_formats.add(fmt_.name)
                 found += 1
         if not found:
             names = [Path(s).name for s in skipped[-5:]]
@@ -414,4 +572,30 @@ def input_files(
                 expected=f"{expected} files",
                 hint=f"found only: {', '.join(names)}" if names else None,
             )
-    return list(dict.fromkeys(files)), skipped, formats
+    return list(dict.fromkeys(files)), skipped, found_formats
+
+
+#: Streaming/Dask scanners by kind (``engine="stream"``/``"dask"``), registered by :mod:`perfnb.scan`.
+SCANNERS: dict[str, Callable[..., Any]] = {}
+
+ENGINES: tuple[str, ...] = ("pandas", "stream", "dask")
+
+
+def check_engine(engine: str) -> str:
+    """Validate an engine name (raises :class:`InputError` naming the choices)."""
+    if engine not in ENGINES:
+        raise InputError(
+            f"unknown engine {engine!r}", key="engine", expected="'pandas', 'stream' or 'dask'"
+        )
+    return engine
+
+
+def scanner(kind: str, engine: str) -> Callable[..., Any]:
+    """The scanner that reads *kind* with ``engine="stream"``/``"dask"`` (after checking *engine*)."""
+    check_engine(engine)
+    try:
+        return SCANNERS[kind]
+    except KeyError:
+        raise InputError(
+            f"{kind} inputs cannot be read with engine={engine!r}", key="engine"
+        ) from None

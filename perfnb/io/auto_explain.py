@@ -39,8 +39,9 @@ from perfnb.io._common import (
     register_format,
     run_label,
 )
-from perfnb.io.explain import Plan, _assemble, _statements
+from perfnb.io.explain import _assemble, _statements
 from perfnb.io.explain_flatten import flatten_statements
+from perfnb.model.plan import PlanSet
 
 __all__ = ["read_auto_explain"]
 
@@ -155,7 +156,6 @@ def _sniff(path: Path, head: bytes) -> bool:
     description="auto_explain plans in a PostgreSQL log (stderr, csvlog, jsonlog)",
     kind="plan",
     sniff=_sniff,
-    extensions=(".log", ".csv", ".json"),
     priority=15,
 )
 def read_auto_explain(
@@ -164,7 +164,7 @@ def read_auto_explain(
     run: str | None = None,
     encoding: str | None = None,
     on_bad_lines: OnBadLines = "error",
-) -> list[Plan]:
+) -> PlanSet:
     """Read the auto_explain plans of a PostgreSQL server log.
 
     Parameters
@@ -180,7 +180,7 @@ def read_auto_explain(
 
     Returns
     -------
-    list of Plan
+    PlanSet
         In log order; each with ``query``, ``timestamp``, ``duration_s`` and ``execution_time_s``.
 
     Raises
@@ -258,5 +258,5 @@ def read_auto_explain(
             expected="'duration: … ms  plan:' entries (auto_explain with log_format = json)",
         )
     frame = pd.DataFrame()
-    bad.finish(frame)
-    return plans
+    bad.finish(frame)  # skipped entries land in the PlanSet's meta (skipped_rows, skipped_lines …)
+    return PlanSet(plans, source="auto_explain", meta={"path": str(p), **frame.attrs["perfnb"]})

@@ -115,7 +115,6 @@ def _looks_like_crux(head: bytes) -> bool:
     description="CrUX API / CrUX History API JSON response",
     kind="vitals",
     sniff=lambda path, head: _looks_like_crux(head),
-    extensions=(".json",),
     priority=25,
 )
 def read_crux(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:

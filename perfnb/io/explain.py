@@ -11,16 +11,17 @@ pasted from psql (``QUERY PLAN`` header, ``+`` continuations, ``(N rows)`` foote
 Text-format EXPLAIN is read by :mod:`perfnb.io.explain_text` into the same JSON-shaped statements (hard-
 wrapped pastes are not repaired).
 
-Each node becomes one row of :data:`~perfnb.io.plan_model.PLAN_NODES`; times are converted to seconds, per-loop values are kept
+Each node becomes one row of :data:`~perfnb.model.plan.PLAN_NODES`; times are converted to seconds, per-loop values are kept
 beside totals, and self time follows the model documented in :mod:`perfnb.analysis.plans`.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,17 @@ import numpy as np
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError, InputError
-from perfnb.io._common import ensure_path, head_bytes, read_text, register_format, run_label
+from perfnb.io._common import (
+    ensure_path,
+    expand_paths,
+    read_text,
+    register_format,
+    register_kind,
+    run_label,
+)
 from perfnb.io.explain_flatten import _ms, flatten_statements
-from perfnb.io.plan_model import PLAN_NODES, Plan
 from perfnb.io.plan_table import NodeTable, attribute
+from perfnb.model.plan import PLAN_NODES, Plan, PlanSet
 
 __all__ = [
     "PLAN_NODES",
@@ -343,24 +351,28 @@ def _sniff(path: Path, head: bytes) -> bool:
     return b"QUERY PLAN" in head[:2000]
 
 
+@register_kind("plan")
 @register_format(
     "explain",
     description="PostgreSQL EXPLAIN output (FORMAT JSON or text), raw or psql-framed",
     kind="plan",
     sniff=_sniff,
-    extensions=(".json", ".txt"),
     priority=20,
 )
 def read_plans(
-    path: str | os.PathLike[str], *, run: str | None = None, encoding: str | None = None
-) -> list[Plan]:
+    path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    run: str | None = None,
+    encoding: str | None = None,
+) -> PlanSet:
     """Read every statement's plan from an EXPLAIN JSON file, a psql paste, an auto_explain log or a folder.
 
     Parameters
     ----------
     path
         A ``.json`` file (one or many statements), psql output with the JSON, an auto_explain server log
-        (stderr, csvlog, jsonlog — dispatched to :func:`perfnb.read_auto_explain`) or a folder of these.
+        (stderr, csvlog, jsonlog — dispatched to :func:`perfnb.read_auto_explain`), or a folder, glob
+        pattern or list of these (see :func:`perfnb.io.expand_paths`).
     run
         Run label; default the file stem.
     encoding
@@ -368,7 +380,8 @@ def read_plans(
 
     Returns
     -------
-    list of Plan
+    PlanSet
+        A list of :class:`Plan` with the model protocol (``source``, ``run``, ``meta``).
 
     Raises
     ------
@@ -385,31 +398,26 @@ def read_plans(
     >>> len(plans)
     2
     """
-    p = ensure_path(path, allow_dir=True)
-    if p.is_dir():
-        out: list[Plan] = []
-        from perfnb.io.auto_explain import _sniff as _sniff_log
-        from perfnb.io.explain import _sniff as _sniff_json
-
-        for f in sorted(p.iterdir()):
-            if not f.is_file() or f.suffix.lower() not in (".json", ".txt", ".log", ".csv"):
-                continue
-            head = head_bytes(f)
-            if _sniff_json(f, head) or _sniff_log(f, head):
-                out.extend(read_plans(f, run=run, encoding=encoding))
-        if not out:
-            raise EmptyInputError(
-                "no plan file in folder", path=p, expected="*.json / *.txt / logs"
-            )
-        return out
+    if not isinstance(path, str | os.PathLike) or Path(path).is_dir() or _is_pattern(path):
+        plans: list[Plan] = []
+        for f in expand_paths(path, kind="plan"):
+            plans.extend(read_plans(f, run=run, encoding=encoding))
+        files = sorted({str(p_.path) for p_ in plans if p_.path})
+        source = ",".join(sorted({p_.source for p_ in plans}))
+        return PlanSet(plans, source=source, run=run or "", meta={"files": files})
+    p = ensure_path(path)
     text = read_text(p, encoding=encoding)
     start = text[:4000]
     if "plan:" in start and ("duration:" in start or "auto_explain" in start):
         from perfnb.io.auto_explain import read_auto_explain
 
-        logged: list[Plan] = read_auto_explain(p, run=run, encoding=encoding)
-        return logged
-    return plans_from_json(parse_explain_text(text, path=p), path=p, run=run)
+        return PlanSet(read_auto_explain(p, run=run, encoding=encoding), source="auto_explain")
+    plans = plans_from_json(parse_explain_text(text, path=p), path=p, run=run)
+    return PlanSet(plans, source="explain", meta={"path": str(p)})
+
+
+def _is_pattern(path: str | os.PathLike[str]) -> bool:
+    return not Path(path).exists() and glob.has_magic(os.fspath(path))
 
 
 read_explain = read_plans

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from perfnb.errors import FormatError
-from perfnb.io.plan_model import PLAN_NODES
 from perfnb.io.plan_table import concat_columns
+from perfnb.model.plan import PLAN_NODES
 from perfnb.schema import PROVENANCE
 
 __all__ = ["flatten_statements"]

@@ -23,7 +23,7 @@ from perfnb.io._common import (
     register_format,
     run_label,
 )
-from perfnb.io.loadtest import REQUESTS, LoadTest
+from perfnb.model.loadtest import REQUESTS, LoadTest
 
 __all__ = ["read_gatling"]
 
@@ -50,7 +50,6 @@ def _blank_na(s: pd.Series) -> pd.Series:
     description="Gatling simulation.log (text, ≤ 3.12)",
     kind="loadtest",
     sniff=_sniff,
-    extensions=(".log",),
     priority=20,
 )
 def read_gatling(

@@ -190,7 +190,6 @@ def _sniff_grafana(path: Path, head: bytes) -> bool:
     description="Grafana panel CSV export (series-as-rows or joined by time)",
     kind="metrics",
     sniff=_sniff_grafana,
-    extensions=(".csv",),
     priority=30,
 )
 def read_grafana(

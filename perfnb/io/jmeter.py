@@ -31,10 +31,10 @@ from perfnb.io._common import (
     register_format,
     run_label,
 )
-from perfnb.io.loadtest import REQUESTS, LoadTest, const_category
+from perfnb.model.loadtest import REQUESTS, LoadTest, const_category
 
 if TYPE_CHECKING:
-    from perfnb.analysis.aggregate import RequestArrays
+    from perfnb.model.arrays import RequestArrays
 
 __all__ = ["CORE", "DEFAULT_COLUMNS", "LAZY_BYTES", "core_arrays", "read_jmeter"]
 
@@ -87,11 +87,10 @@ def _sniff_xml(path: Path, head: bytes) -> bool:
     description="JMeter XML JTL",
     kind="loadtest",
     sniff=_sniff_xml,
-    extensions=(".jtl", ".xml"),
     priority=20,
 )
 def _read_xml_fmt(path: str | os.PathLike[str], **kw: Any) -> LoadTest:
-    return cast("LoadTest", read_jmeter(path, **kw))
+    return read_jmeter(path, **kw)
 
 
 @register_format(
@@ -99,7 +98,6 @@ def _read_xml_fmt(path: str | os.PathLike[str], **kw: Any) -> LoadTest:
     description="JMeter CSV JTL",
     kind="loadtest",
     sniff=_sniff_csv,
-    extensions=(".jtl", ".csv"),
     priority=30,
 )
 def read_jmeter(
@@ -371,7 +369,7 @@ def core_arrays(
     """:class:`~perfnb.analysis.aggregate.RequestArrays` straight from a JTL arrow table (no pandas frame)."""
     import pyarrow as pa
 
-    from perfnb.analysis.aggregate import EXACT_MAX_MS, RequestArrays, whole_ms
+    from perfnb.model.arrays import EXACT_MAX_MS, RequestArrays, whole_ms
 
     table = table.unify_dictionaries()
     n = table.num_rows

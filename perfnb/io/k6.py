@@ -34,7 +34,7 @@ from perfnb.io._common import (
     register_format,
     run_label,
 )
-from perfnb.io.loadtest import REQUESTS, SUMMARY, LoadTest
+from perfnb.model.loadtest import REQUESTS, SUMMARY, LoadTest
 
 __all__ = [
     "NdjsonPoints",
@@ -139,7 +139,6 @@ def _frame(
     description="k6 --out csv",
     kind="loadtest",
     sniff=_sniff_csv,
-    extensions=(".csv", ".gz"),
     priority=20,
 )
 def read_k6_csv(
@@ -232,7 +231,6 @@ def csv_frame(df: pd.DataFrame, p: Path, run: str) -> pd.DataFrame:
     description="k6 --out json (NDJSON)",
     kind="loadtest",
     sniff=_sniff_json,
-    extensions=(".json", ".gz"),
     priority=20,
 )
 def read_k6_json(
@@ -374,7 +372,6 @@ _TREND_KEYS = {
     description="k6 --summary-export / handleSummary JSON",
     kind="loadtest",
     sniff=_sniff_summary,
-    extensions=(".json",),
     priority=25,
 )
 def read_k6_summary(path: str | os.PathLike[str], *, run: str | None = None) -> LoadTest:
@@ -490,12 +487,12 @@ def read_k6(path: str | os.PathLike[str], **kwargs: Any) -> LoadTest:
     p = ensure_path(path)
     head = head_bytes(p)
     if _sniff_csv(p, head):
-        return cast("LoadTest", read_k6_csv(p, **kwargs))
+        return read_k6_csv(p, **kwargs)
     if _sniff_json(p, head):
-        return cast("LoadTest", read_k6_json(p, **kwargs))
+        return read_k6_json(p, **kwargs)
     if _sniff_summary(p, head):
         kwargs.pop("on_bad_lines", None)
-        return cast("LoadTest", read_k6_summary(p, **kwargs))
+        return read_k6_summary(p, **kwargs)
     if not head.strip():
         raise EmptyInputError("file is empty", path=p, expected="k6 output")
     raise FormatError(

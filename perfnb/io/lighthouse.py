@@ -23,14 +23,20 @@ import json
 import math
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError, InputError
-from perfnb.io._common import ensure_path, read_text, register_format, run_label
+from perfnb.io._common import (
+    expand_paths,
+    read_text,
+    register_format,
+    register_kind,
+    run_label,
+)
+from perfnb.model.lighthouse import LighthouseReport
 from perfnb.schema import PROVENANCE, Column, Schema, register
 
 __all__ = [
@@ -141,45 +147,6 @@ METRIC_AUDITS: dict[str, str] = {
 }
 
 _UNIT_SCALE = {"millisecond": 0.001, "second": 1.0, "unitless": 1.0}
-
-
-@dataclass(frozen=True)
-class LighthouseReport:
-    """Several Lighthouse runs: ``runs``, ``metrics`` and ``audits`` frames (see the module docstring)."""
-
-    runs: pd.DataFrame
-    metrics: pd.DataFrame
-    audits: pd.DataFrame
-
-    def __len__(self) -> int:
-        return len(self.runs)
-
-    def __repr__(self) -> str:
-        return f"<LighthouseReport {len(self.runs)} run(s)>"
-
-    def median_runs(self) -> list[str]:
-        """The median run of each URL and form factor (runs of one page on one device compare)."""
-        out = []
-        for _, g in self.runs.groupby(["url", "form_factor"], observed=True, sort=True):
-            ok = g.dropna(subset=["performance_score"]).sort_values(["performance_score", "run"])
-            if not ok.empty:
-                out.append(str(ok.iloc[(len(ok) - 1) // 2]["run"]))
-        return out
-
-    def median_run(self) -> str:
-        """The run label of the median run by performance score (Lighthouse's advice for variance)."""
-        ok = self.runs.dropna(subset=["performance_score"]).sort_values(
-            ["performance_score", "run"]
-        )
-        if ok.empty:
-            raise EmptyInputError("no Lighthouse run has a performance score")
-        return str(ok.iloc[(len(ok) - 1) // 2]["run"])
-
-    def values(self) -> pd.DataFrame:
-        """Metric values wide: one row per run, one column per metric (seconds; CLS unitless)."""
-        return self.metrics.pivot_table(
-            index="run", columns="metric", values="value", observed=True, aggfunc="first"
-        )
 
 
 def _looks_like_lhr(head: bytes) -> bool:
@@ -366,24 +333,12 @@ def _audit_row(run: str, audit_id: str, audit: Mapping[str, Any]) -> dict[str, A
     }
 
 
-def _paths(path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> list[Path]:
-    if isinstance(path, str | os.PathLike):
-        p = ensure_path(path, allow_dir=True)
-        if p.is_dir():
-            found = sorted(q for q in p.glob("*.json") if q.is_file())
-            if not found:
-                raise EmptyInputError("folder holds no *.json files", path=p)
-            return found
-        return [p]
-    return [ensure_path(q) for q in path]
-
-
+@register_kind("vitals")  # several reports of one page combine; CrUX and RUM files are read alone
 @register_format(
     "lighthouse",
     description="Lighthouse JSON report (LHR)",
     kind="vitals",
     sniff=lambda path, head: _looks_like_lhr(head),
-    extensions=(".json",),
     priority=20,
 )
 def read_lighthouse(
@@ -419,9 +374,9 @@ def read_lighthouse(
     >>> bool((rep.runs["performance_score"] == rep.runs["score_recomputed"]).all())
     True
     """
-    from perfnb.analysis.vitals import performance_score
+    from perfnb.model.lighthouse_scoring import performance_score
 
-    paths = _paths(path)
+    paths = expand_paths(path, formats={"lighthouse"})
     runs, metrics, audits = [], [], []
     seen: set[str] = set()
     for p in paths:

@@ -17,15 +17,15 @@ import os
 import re
 import warnings
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError, InputError, PerfnbWarning
 from perfnb.io._common import BadLines, OnBadLines, head_bytes, register_format, run_label
-from perfnb.io.loadtest import INTERVALS, REQUESTS, SUMMARY, LoadTest
 from perfnb.io.locust_json import errors_from_stats, read_locust_json
+from perfnb.model.loadtest import INTERVALS, REQUESTS, SUMMARY, LoadTest
 
 __all__ = [
     "locust_files",
@@ -398,7 +398,6 @@ def _sniff_stats(path: Path, head: bytes) -> bool:
     description="Locust --csv output (stats, history, failures)",
     kind="loadtest",
     sniff=_sniff_stats,
-    extensions=(".csv",),
     priority=20,
 )
 def read_locust(
@@ -423,7 +422,7 @@ def read_locust(
     files = locust_files(p)
     if "stats" not in files and "history" not in files:
         if p.is_file() and head_bytes(p, 200).startswith(_REQ_HEAD):
-            return cast("LoadTest", read_locust_requests(p, run=run, on_bad_lines=on_bad_lines))
+            return read_locust_requests(p, run=run, on_bad_lines=on_bad_lines)
         raise InputError(
             "no Locust _stats.csv or _stats_history.csv here",
             path=p,
@@ -489,7 +488,6 @@ def _sniff_requests(path: Path, head: bytes) -> bool:
     description="Locust CsvRequestLogger per-request CSV",
     kind="loadtest",
     sniff=_sniff_requests,
-    extensions=(".csv",),
     priority=20,
 )
 def read_locust_requests(
@@ -557,4 +555,4 @@ def read_locust_requests(
     priority=20,
 )
 def _read_locust_dir(path: str | os.PathLike[str], **kwargs: Any) -> LoadTest:
-    return cast("LoadTest", read_locust(path, **kwargs))
+    return read_locust(path, **kwargs)

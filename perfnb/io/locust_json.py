@@ -16,7 +16,7 @@ import pandas as pd
 
 from perfnb.errors import FormatError, InputError
 from perfnb.io._common import register_format, run_label
-from perfnb.io.loadtest import SUMMARY, LoadTest
+from perfnb.model.loadtest import SUMMARY, LoadTest
 
 __all__ = ["errors_from_stats", "read_locust_json"]
 
@@ -31,7 +31,6 @@ def _sniff_json(path: Path, head: bytes) -> bool:
     description="Locust --json output",
     kind="loadtest",
     sniff=_sniff_json,
-    extensions=(".json",),
     priority=20,
 )
 def read_locust_json(path: str | os.PathLike[str], *, run: str | None = None) -> LoadTest:

@@ -123,7 +123,6 @@ def parse_memcached_stats(
     description="memcached stats output (STAT lines, END)",
     kind="cache",
     sniff=lambda path, head: head.lstrip().startswith(b"STAT ") and b"get_hits" in head,
-    extensions=(".txt",),
     priority=30,
 )
 def read_memcached_stats(

@@ -15,42 +15,19 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError
 from perfnb.io._common import ensure_path, read_text, register_format, run_label
+from perfnb.model.statements import StatementStats, TableUsage
 
 __all__ = ["StatementStats", "TableUsage", "normalize_statements", "read_pg_stat_statements"]
 
 _OUT = ["queryid", "query", "calls", "rows", "total_time_s", "mean_time_s", "exec_time_s",
         "plan_time_s", "shared_blks_hit", "shared_blks_read", "temp_blks_written", "read_time_s",
         "time_ratio"]  # fmt: skip
-
-
-@dataclass
-class StatementStats:
-    """pg_stat_statements rows, normalised (see module docstring); rules PG020–PG022 apply to it."""
-
-    frame: pd.DataFrame
-    run: str = ""
-    columns_found: list[str] = field(default_factory=list)
-
-    def top(self, n: int = 20) -> pd.DataFrame:
-        """The *n* statements with the most total time."""
-        return (
-            self.frame.sort_values("total_time_s", ascending=False).head(n).reset_index(drop=True)
-        )
-
-
-@dataclass
-class TableUsage:
-    """pg_stat_user_tables + pg_statio_user_tables (``frame``) and pg_stat_user_indexes (``indexes``)."""
-
-    frame: pd.DataFrame
-    indexes: pd.DataFrame
 
 
 def _num(df: pd.DataFrame, *names: str) -> pd.Series | None:
@@ -115,9 +92,8 @@ def _sniff(path: Path, head: bytes) -> bool:
 @register_format(
     "pg_stat_statements",
     description="CSV export of the pg_stat_statements view",
-    kind="plan",
+    kind="statements",
     sniff=_sniff,
-    extensions=(".csv",),
     priority=20,
 )
 def read_pg_stat_statements(

@@ -2,7 +2,7 @@
 
 Entry points: :func:`attribute` (self times of every node of many plans at once, numpy over the
 concatenated nodes), :class:`NodeTable` (the nodes of many plans as one :data:`PLAN_NODE_TABLE` frame,
-built once; each :class:`~perfnb.io.plan_model.Plan` slices its rows from it) and :func:`node_table`
+built once; each :class:`~perfnb.model.plan.Plan` slices its rows from it) and :func:`node_table`
 (the table of any list of plans).
 
 The EXPLAIN reader flattens each statement into plain columns (:func:`perfnb.io.explain.plans_from_json`),
@@ -49,11 +49,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from perfnb.io.plan_model import PLAN_NODES
+from perfnb.model.plan import PLAN_NODES
 from perfnb.schema import Column, Schema
 
 if TYPE_CHECKING:
-    from perfnb.io.plan_model import Plan
+    from perfnb.model.plan import Plan
 
 __all__ = ["PLAN_NODE_TABLE", "ROUNDING_S", "NodeTable", "attribute", "node_table"]
 

@@ -38,111 +38,18 @@ from perfnb.io._common import (
     register_format,
     run_label,
 )
-from perfnb.schema import PROVENANCE, Column, Schema, register
+from perfnb.model.metrics import _RESERVED, METRIC_SAMPLES, Metrics, label_column
 
 __all__ = [
     "METRIC_SAMPLES",
     "Metrics",
+    "label_column",
     "parse_api_response",
     "parse_exposition",
     "read_exposition",
     "read_prometheus",
     "samples_frame",
 ]
-
-METRIC_SAMPLES = register(
-    Schema(
-        "metric_samples",
-        (
-            Column("timestamp", "timestamp", doc="Sample time (UTC)."),
-            Column(
-                "metric", "category", doc="Metric name (``__name__``); empty for unnamed results."
-            ),
-            Column("value", "float64", doc="Sample value; NaN and ±Inf are kept as such."),
-            *PROVENANCE,
-        ),
-        doc=(
-            "Long metric samples (Prometheus API, exposition scrapes, Grafana CSV, tidy CSV): one row per "
-            "sample, then one ``category`` column per label (``label_<name>`` when a label name collides "
-            "with a declared column)."
-        ),
-        extra="allow",
-    )
-)
-
-_RESERVED = frozenset(c.name for c in METRIC_SAMPLES.columns) | {"lower", "upper", "boundary_rule"}
-
-
-def label_column(name: str) -> str:
-    """The frame column for label *name* (``label_<name>`` on collision with a declared column).
-
-    >>> label_column("job"), label_column("value")
-    ('job', 'label_value')
-    """
-    return (
-        f"label_{name}"
-        if name in _RESERVED or (name.startswith("label_") and name[6:] in _RESERVED)
-        else name
-    )
-
-
-@dataclass
-class Metrics:
-    """A loaded set of metric samples: the long frame plus what the rules need to know.
-
-    Parameters
-    ----------
-    frame
-        A :data:`METRIC_SAMPLES` frame.
-    source, run
-        Provenance.
-    directions
-        Optional ``{metric: "up" | "down"}``: which way is bad (latency up, Apdex down).
-    window
-        Trailing window over which counters are turned into rates/ratios for the rules (``"1min"``).
-    """
-
-    frame: pd.DataFrame
-    source: str = ""
-    run: str = ""
-    directions: dict[str, str] = field(default_factory=dict)
-    window: str = "1min"
-
-    @property
-    def metrics(self) -> list[str]:
-        """Distinct metric names."""
-        return sorted(str(m) for m in self.frame["metric"].dropna().unique())
-
-    def labels(self) -> list[str]:
-        """The label columns of the frame."""
-        return [c for c in self.frame.columns if c not in _RESERVED]
-
-    def select(self, metric: str, **labels: str) -> pd.DataFrame:
-        """Rows of one metric (optionally filtered by label values)."""
-        df = self.frame[self.frame["metric"] == metric]
-        for k, v in labels.items():
-            df = df[df[label_column(k)] == v]
-        return df
-
-    def series(self, metric: str) -> dict[tuple[tuple[str, str], ...], pd.Series]:
-        """Each labelled series of *metric* as a ``value`` Series indexed by timestamp."""
-        df = self.select(metric)
-        labels = [c for c in self.labels() if c in df.columns and df[c].notna().any()]
-        out: dict[tuple[tuple[str, str], ...], pd.Series] = {}
-        if not labels:
-            out[()] = df.set_index("timestamp")["value"].sort_index()
-            return out
-        for key, g in df.groupby(labels, observed=True, dropna=False):
-            keys: tuple[Any, ...] = tuple(key)  # list of columns → tuples
-            lk = tuple((k, str(v)) for k, v in zip(labels, keys, strict=True) if isinstance(v, str))
-            out[lk] = g.set_index("timestamp")["value"].sort_index()
-        return out
-
-    def __len__(self) -> int:
-        return len(self.frame)
-
-    def __repr__(self) -> str:
-        return f"Metrics({len(self.frame)} samples, {len(self.metrics)} metrics, run={self.run!r})"
 
 
 def samples_frame(
@@ -463,7 +370,6 @@ def _sniff_api(path: Path, head: bytes) -> bool:
     description="Prometheus HTTP API JSON (query / query_range)",
     kind="metrics",
     sniff=_sniff_api,
-    extensions=(".json",),
     priority=20,
 )
 def read_prometheus(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
@@ -657,7 +563,6 @@ def _sniff_expo(path: Path, head: bytes) -> bool:
     description="Prometheus text exposition 0.0.4 / OpenMetrics 1.0 scrape(s)",
     kind="metrics",
     sniff=_sniff_expo,
-    extensions=(".prom", ".txt", ".om"),
     priority=30,
 )
 def read_exposition(

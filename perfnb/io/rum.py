@@ -114,7 +114,6 @@ def _sniff(head: bytes) -> bool:
     description="web-vitals RUM export (NDJSON or CSV of name, value, rating, page, timestamp)",
     kind="vitals",
     sniff=lambda path, head: _sniff(head),
-    extensions=(".ndjson", ".jsonl", ".csv"),
     priority=40,
 )
 def read_rum(

@@ -17,8 +17,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from perfnb.errors import EmptyInputError, FormatError, InputError
-from perfnb.io._common import FORMATS, ensure_path, register_format, run_label, sniff
+from perfnb.errors import EmptyInputError, FormatError
+from perfnb.io._common import (
+    FORMATS,
+    ensure_path,
+    expand_paths_detailed,
+    register_format,
+    register_kind,
+    run_label,
+    sniff,
+)
 from perfnb.io.prometheus import METRIC_SAMPLES, Metrics, concat_samples, label_column
 
 __all__ = ["read_metrics", "read_tidy_metrics"]
@@ -45,7 +53,6 @@ def _sniff_tidy(path: Path, head: bytes) -> bool:
     description="tidy metric samples, CSV or Parquet (timestamp, metric, value, labels…)",
     kind="metrics",
     sniff=_sniff_tidy,
-    extensions=(".csv", ".parquet"),
     priority=40,
 )
 def read_tidy_metrics(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
@@ -115,13 +122,7 @@ def read_tidy_metrics(path: str | os.PathLike[str], *, run: str | None = None) -
     return METRIC_SAMPLES.conform(df)
 
 
-def _metrics_format(path: Path) -> bool:
-    try:
-        return sniff(path).kind == "metrics"
-    except InputError:
-        return False
-
-
+@register_kind("metrics", single=True)
 def read_metrics(
     path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     *,
@@ -135,7 +136,8 @@ def read_metrics(
     ----------
     path
         A file, a folder (its metrics files; other files are listed in ``attrs["perfnb"]["skipped_files"]``),
-        or several (e.g. a series of exposition scrapes, or API responses of different queries).
+        a glob pattern, or several (e.g. a series of exposition scrapes, or API responses of different
+        queries); see :func:`perfnb.io.expand_paths`.
     run
         Run label.
     directions
@@ -148,30 +150,10 @@ def read_metrics(
     UnknownFormatError
         When a file is not a metrics format.
     """
-    given = [path] if isinstance(path, (str, os.PathLike)) else list(path)
-    paths: list[str | os.PathLike[str]] = []
-    skipped: list[str] = []
-    for g in given:
-        if Path(g).is_dir():
-            for f in sorted(Path(g).iterdir()):
-                if not f.is_file() or f.name.startswith("."):
-                    continue
-                if _metrics_format(f):
-                    paths.append(f)
-                else:
-                    skipped.append(f.name)
-        else:
-            paths.append(g)
-    if not paths:
-        raise InputError("no metrics files given", path=Path(given[0]) if given else None)
+    found, skipped_paths, _ = expand_paths_detailed(path, kind="metrics")
+    paths: list[str | os.PathLike[str]] = list(found)
+    skipped = [Path(s).name for s in skipped_paths]
     fmts = [sniff(p) for p in paths]
-    for p_, fmt in zip(paths, fmts, strict=True):
-        if fmt.kind != "metrics":
-            raise InputError(
-                f"is a {fmt.name} file, not metrics",
-                path=Path(p_),
-                expected="Prometheus JSON/exposition, Grafana CSV or tidy metrics",
-            )
     if all(f.name == "prometheus_exposition" for f in fmts) and len(paths) > 1:
         frame = FORMATS["prometheus_exposition"].reader(paths, run=run, **kwargs)
     else:

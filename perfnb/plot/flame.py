@@ -25,8 +25,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from perfnb.analysis.profiles import ProfileDiff, classify
-from perfnb.io.profiles._model import Profile, normalize_file, normalize_key
 from perfnb.io.profiles.writers import weighted_stacks
+from perfnb.model.profile import Profile, normalize_file, normalize_key
 from perfnb.plot._icicle import _tree
 from perfnb.plot.interactive import base_layout, esc, write_html
 

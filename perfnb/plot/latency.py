@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from perfnb.analysis.capacity import Capacity
-    from perfnb.io.loadtest import LoadTest
+    from perfnb.model.loadtest import LoadTest
 
 __all__ = [
     "plot_errors",

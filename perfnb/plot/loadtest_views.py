@@ -27,7 +27,7 @@ from perfnb.plot.interactive import base_layout, esc
 
 if TYPE_CHECKING:
     from perfnb.analysis.capacity import Capacity
-    from perfnb.io.loadtest import LoadTest
+    from perfnb.model.loadtest import LoadTest
 
 __all__ = [
     "interval_table",

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from perfnb.analysis.plans import node_label, normalize_query, plan_ref, query_groups
-from perfnb.io.plan_model import Plan
+from perfnb.model.plan import Plan
 
 __all__ = ["PlanView", "explained_plans", "plot_plan_details"]
 

@@ -14,7 +14,7 @@ from perfnb.analysis.plans import node_label
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from perfnb.io.explain import Plan
+    from perfnb.model.plan import Plan
 
 __all__ = ["plot_plan_tree", "plot_self_time"]
 

@@ -34,7 +34,7 @@ from perfnb.analysis.profiles import (
     label,
     time_by_category,
 )
-from perfnb.io.profiles._model import Profile
+from perfnb.model.profile import Profile
 
 __all__ = [
     "CATEGORY_COLORS",
@@ -227,7 +227,7 @@ class SnakevizServer:
         self.process.wait(timeout=10)
 
     def _repr_html_(self) -> str:
-        from perfnb.report.html import esc
+        from perfnb._html import esc
 
         return f'<iframe src="{esc(self.url)}" width="100%" height="600" frameborder="0"></iframe>'
 

@@ -27,7 +27,7 @@ from perfnb.plot.interactive import base_layout, esc
 from perfnb.plot.loadtest_views import interval_table
 
 if TYPE_CHECKING:
-    from perfnb.io.loadtest import LoadTest
+    from perfnb.model.loadtest import LoadTest
 
 __all__ = ["plot_timeline", "slow_statement_windows"]
 

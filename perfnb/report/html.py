@@ -6,11 +6,12 @@ tables; everything here passes it through :func:`html.escape` with quotes, so ``
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from perfnb._html import esc  # the core helper; re-exported for report code
 
 if TYPE_CHECKING:
     from perfnb.findings import Finding, Findings
@@ -24,17 +25,6 @@ __all__ = [
     "source_of",
     "split_location",
 ]
-
-
-def esc(value: object) -> str:
-    """Escape *value* for HTML text and attribute values.
-
-    Examples
-    --------
-    >>> esc('<script>alert("x")</script>')
-    '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;'
-    """
-    return html.escape(str(value), quote=True)
 
 
 #: what a rule code's prefix reads (the "source" column of findings tables)

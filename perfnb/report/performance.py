@@ -35,7 +35,7 @@ __all__ = [
 
 
 def load_sources(paths: Mapping[str, str]) -> dict[str, Any]:
-    """Read every non-empty path with :func:`perfnb.read`, by source name.
+    """Read every non-empty path with its kind's reader (:func:`perfnb.read` for the others), by source.
 
     Parameters
     ----------
@@ -48,14 +48,14 @@ def load_sources(paths: Mapping[str, str]) -> dict[str, Any]:
     dict
         Source name → loaded object (auto_explain logs give a list of plans).
     """
-    import perfnb
+    from perfnb.io._common import KIND_READERS, read
 
-    # read_loadtest takes a Locust prefix as well as a file or folder; read_metrics a folder of exports
-    readers: dict[str, Callable[..., Any]] = {
-        "loadtest": perfnb.read_loadtest,
-        "metrics": perfnb.read_metrics,
-    }
-    return {name: readers.get(name, perfnb.read)(path) for name, path in paths.items() if path}
+    # each kind's own reader takes files, folders, globs and lists (perfnb.io.expand_paths); a folder
+    # of plans holding a pg_stat_statements export still gives the plans only
+    kinds = {"profile": "profile", "plans": "plan", "loadtest": "loadtest", "metrics": "metrics",
+             "lighthouse": "vitals"}  # fmt: skip
+    readers: dict[str, Callable[..., Any]] = {n: KIND_READERS[k] for n, k in kinds.items()}
+    return {name: readers.get(name, read)(path) for name, path in paths.items() if path}
 
 
 def describe_sources(sources: Mapping[str, Any]) -> pd.DataFrame:
@@ -274,13 +274,13 @@ def story(sources: Mapping[str, Any], *, min_ratio: float = 1.5, limit: int = 3)
 
 def metric_shifts(sources: Mapping[str, Any], steps: pd.DataFrame | None = None) -> list[str]:
     """Sentences for the metrics' significant change points, placed on the load test's user steps."""
-    import perfnb
+    from perfnb.findings import check
 
     metrics = sources.get("metrics")
     if metrics is None:
         return []
     out = []
-    for f in perfnb.check(metrics, select=["metric-regression-change-point"]):
+    for f in check(metrics, select=["metric-regression-change-point"]):
         ts = pd.Timestamp(f.evidence["timestamp"])
         before, after = float(f.evidence["median_before"]), float(f.evidence["median_after"])
         text = f"Prometheus: {f.location} shifted from {before:.3g} to {after:.3g} at {ts:%H:%M:%S} UTC"

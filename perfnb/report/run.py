@@ -344,7 +344,7 @@ def run_notebook(
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from perfnb import __version__
+    from perfnb._version import __version__
     from perfnb.report import files
     from perfnb.report.header import Header, header_html, headings, verdict
     from perfnb.report.html import esc as escape

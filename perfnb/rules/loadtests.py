@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from perfnb.findings import Finding, Severity, rule, threshold
-from perfnb.io.loadtest import LoadTest
+from perfnb.model.loadtest import LoadTest
 
 threshold("slow_label_factor", 3.0, "A label whose p95 is this many times the median label's p95.")
 threshold(

@@ -18,7 +18,7 @@ import pandas as pd
 from perfnb.analysis.profiles import ProfileDiff, classify, hotspots, label, time_by_category
 from perfnb.analysis.waits import is_wait_primitive, waiters
 from perfnb.findings import Finding, Rule, Severity, Thresholds, rule, threshold
-from perfnb.io.profiles._model import Profile
+from perfnb.model.profile import Profile
 
 __all__: list[str] = []
 

@@ -14,9 +14,13 @@ from typing import Any
 
 import pandas as pd
 
-from perfnb.analysis.vitals import VitalsAssessment, rate
+from perfnb.analysis.vitals import VitalsAssessment, field_assessment, rate
 from perfnb.findings import Finding, Rule, Severity, Thresholds, rule, threshold
 from perfnb.io.lighthouse import LighthouseReport
+from perfnb.model.frames import CruxRecord, RumBeacons
+
+#: Field data the WV01x rules check: an assessment, or the CrUX/RUM data it is computed from.
+FieldData = VitalsAssessment | CruxRecord | RumBeacons
 
 threshold(
     "vitals_score_spread_max_ratio",
@@ -198,16 +202,17 @@ def score_mismatch(r: Rule, rep: LighthouseReport, th: Thresholds) -> Iterator[F
 @rule(
     "WV010",
     "failing-field-vital",
-    applies_to=VitalsAssessment,
+    applies_to=(VitalsAssessment, CruxRecord, RumBeacons),
     severity=Severity.warning,
     direction="up",
 )
-def failing_field_vital(r: Rule, a: VitalsAssessment, th: Thresholds) -> Iterator[Finding]:
+def failing_field_vital(r: Rule, data: FieldData, th: Thresholds) -> Iterator[Finding]:
     """A Core Web Vital (LCP, INP, CLS) is not good at the 75th percentile of real page loads.
 
     Field data (CrUX, RUM) is what Google's page experience assessment uses: a page passes when all three
     are good at p75, per form factor. Poor is critical. Fix: see the Lighthouse audits for the metric.
     """
+    a = field_assessment(data)
     f = a.frame
     bad = f[f["core"].astype(bool) & f["rating"].astype(str).isin(["needs-improvement", "poor"])]
     for rec in bad.to_dict("records"):
@@ -228,12 +233,18 @@ def failing_field_vital(r: Rule, a: VitalsAssessment, th: Thresholds) -> Iterato
         )
 
 
-@rule("WV011", "retired-fid", applies_to=VitalsAssessment, severity=Severity.info)
-def retired_fid(r: Rule, a: VitalsAssessment, th: Thresholds) -> Iterator[Finding]:
+@rule(
+    "WV011",
+    "retired-fid",
+    applies_to=(VitalsAssessment, CruxRecord, RumBeacons),
+    severity=Severity.info,
+)
+def retired_fid(r: Rule, data: FieldData, th: Thresholds) -> Iterator[Finding]:
     """Field data includes FID, which INP replaced as a Core Web Vital on 12 March 2024.
 
     FID is read and shown, but not assessed as a Core Web Vital. Fix: collect INP (web-vitals ``onINP``).
     """
+    a = field_assessment(data)
     f = a.frame
     if bool(f["retired"].astype(bool).any()) and not bool((f["metric"].astype(str) == "INP").any()):
         yield r.finding(

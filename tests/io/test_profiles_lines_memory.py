@@ -72,7 +72,9 @@ def test_mprof() -> None:
     assert df["elapsed_s"].iloc[0] == 0
     assert (df["memory_bytes"] > 0).all()
     assert df["memory_bytes"].max() > 1e6
-    assert isinstance(perfnb.read(S / "mprof_before.dat"), type(df))
+    model = perfnb.read(S / "mprof_before.dat")  # perfnb.read wraps the frame in a model
+    assert isinstance(model, perfnb.model.frames.MemoryProfile)
+    assert model.usage is not None and model.usage.equals(df)
 
 
 def test_mprof_bad_line(tmp_path: Path) -> None:

@@ -97,7 +97,7 @@ def test_empty_file_and_empty_folder(tmp_path: Path) -> None:
     with pytest.raises(EmptyInputError, match="empty"):
         read_pstats(MALFORMED / "profiles" / "empty.prof")
     (tmp_path / "none").mkdir()
-    with pytest.raises(EmptyInputError, match=r"no files|holds no"):
+    with pytest.raises(EmptyInputError, match=r"no profile files"):
         perfnb.read_profile(tmp_path / "none")
 
 

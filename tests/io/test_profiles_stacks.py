@@ -125,7 +125,7 @@ def test_mixed_files_merge_per_function() -> None:
 
 
 def test_glob_without_match(tmp_path: Path) -> None:
-    with pytest.raises(EmptyInputError, match="glob matches no file"):
+    with pytest.raises(EmptyInputError, match="no file matches"):
         perfnb.read_profile(str(tmp_path / "*.prof"))
 
 

@@ -33,7 +33,7 @@ BAD = ROOT / "tests" / "fixtures" / "malformed" / "metrics"
 def test_corpus_api_files_load(corpus: Path, name: str, rows: int, labels: set[str]) -> None:
     path = corpus / "metrics" / "prometheus_api" / name
     assert sniff(path).name == "prometheus_api"
-    df = perfnb.read(path)
+    df = perfnb.read(path).frame  # perfnb.read returns Metrics
     assert_conforms(df, METRIC_SAMPLES)
     assert len(df) == rows
     assert labels <= set(df.columns)

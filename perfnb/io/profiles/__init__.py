@@ -1,23 +1,28 @@
 """Profile readers: pstats, folded stacks, speedscope, Chrome trace, pyinstrument; ``read_profile`` sniffs.
 
-Every reader returns a :class:`~perfnb.io.profiles._model.Profile` (``functions``, ``calls``, ``stacks``
-tables, declared in :mod:`perfnb.io.profiles._model`). :func:`read_profile` accepts a file, a folder or a
+Every reader returns a :class:`~perfnb.model.profile.Profile` (``functions``, ``calls``, ``stacks``
+tables, declared in :mod:`perfnb.model.profile`). :func:`read_profile` accepts a file, a folder or a
 glob; several pstats dumps are summed like ``pstats.Stats.add``, other formats are merged per function.
 """
 
 from __future__ import annotations
 
-import glob
 import os
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pandas as pd
 
-from perfnb.errors import EmptyInputError, UnknownFormatError
-from perfnb.io._common import ensure_path, sniff
-from perfnb.io.profiles._model import (
+from perfnb.errors import UnknownFormatError
+from perfnb.io._common import expand_paths, register_kind, sniff
+from perfnb.io.profiles.chrometrace import read_chrome_trace
+from perfnb.io.profiles.folded import read_folded
+from perfnb.io.profiles.lineprof import PROFILE_LINES, read_line_profile, read_line_profile_text
+from perfnb.io.profiles.memory import MEMORY_ALLOCATIONS, MEMORY_USAGE, read_memray, read_mprof
+from perfnb.io.profiles.pstats import read_pstats
+from perfnb.io.profiles.pyinstrument import read_pyinstrument
+from perfnb.io.profiles.speedscope import read_speedscope
+from perfnb.model.profile import (
     PROFILE_CALLS,
     PROFILE_FUNCTIONS,
     PROFILE_STACKS,
@@ -26,13 +31,6 @@ from perfnb.io.profiles._model import (
     from_stacks,
     normalize_key,
 )
-from perfnb.io.profiles.chrometrace import read_chrome_trace
-from perfnb.io.profiles.folded import read_folded
-from perfnb.io.profiles.lineprof import PROFILE_LINES, read_line_profile, read_line_profile_text
-from perfnb.io.profiles.memory import MEMORY_ALLOCATIONS, MEMORY_USAGE, read_memray, read_mprof
-from perfnb.io.profiles.pstats import read_pstats
-from perfnb.io.profiles.pyinstrument import read_pyinstrument
-from perfnb.io.profiles.speedscope import read_speedscope
 
 __all__ = [
     "MEMORY_ALLOCATIONS",
@@ -69,30 +67,7 @@ _OTHER_READERS = {
 }
 
 
-def _expand(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
-    items = [path] if isinstance(path, str | os.PathLike) else list(path)
-    out: list[Path] = []
-    for item in items:
-        text = os.fspath(item)
-        if any(ch in text for ch in "*?["):
-            matches = sorted(glob.glob(text))  # noqa: PTH207 - absolute or relative patterns
-            if not matches:
-                raise EmptyInputError("glob matches no file", path=text, expected="profile files")
-            out.extend(Path(m) for m in matches if Path(m).is_file())
-            continue
-        p = ensure_path(item, allow_dir=True)
-        if p.is_dir():
-            found = sorted(q for q in p.iterdir() if q.is_file() and not q.name.startswith("."))
-            if not found:
-                raise EmptyInputError("folder holds no files", path=p, expected="profile files")
-            out.extend(found)
-        else:
-            out.append(p)
-    if not out:
-        raise EmptyInputError("no profile files given", expected="a file, folder or glob")
-    return out
-
-
+@register_kind("profile")
 def read_profile(
     path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
@@ -117,7 +92,7 @@ def read_profile(
     EmptyInputError
         If the folder or glob holds no file.
     """
-    paths = _expand(path)
+    paths = expand_paths(path, kind="profile")
     fmts = []
     for p in paths:
         fmt = sniff(p)
@@ -135,7 +110,7 @@ def read_profile(
             )
         fmts.append(fmt)
     if all(f.name == "pstats" for f in fmts):
-        return cast(Profile, read_pstats(paths, run=run))
+        return read_pstats(paths, run=run)
     profiles: list[Profile] = []
     for fmt, p in zip(fmts, paths, strict=True):
         loaded = fmt.reader(p, run=run, **kwargs)

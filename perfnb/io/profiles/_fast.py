@@ -1,6 +1,6 @@
 """Vectorised stacks → tables for large folded files (pyarrow string kernels + numpy bincounts).
 
-:func:`from_stack_strings` gives the same tables as :func:`perfnb.io.profiles._model.from_stacks` but never
+:func:`from_stack_strings` gives the same tables as :func:`perfnb.model.profile.from_stacks` but never
 creates a Python object per frame: stacks are split with ``pyarrow.compute.split_pattern``, frames are
 dictionary-encoded (only the distinct frame strings are parsed in Python), and self, total and edge times
 are ``numpy.bincount`` sums. A function's total counts once per stack even under recursion (duplicate
@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from perfnb.errors import EmptyInputError
-from perfnb.io.profiles._model import (
+from perfnb.model.profile import (
     PROFILE_CALLS,
     PROFILE_FUNCTIONS,
     PROFILE_STACKS,

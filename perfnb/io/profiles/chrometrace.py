@@ -19,7 +19,7 @@ from typing import Any
 from perfnb.errors import EmptyInputError, FormatError
 from perfnb.io._common import ensure_path, register_format
 from perfnb.io.profiles._json import load_json
-from perfnb.io.profiles._model import Frame, Profile, from_stacks, profile_run_label
+from perfnb.model.profile import Frame, Profile, from_stacks, profile_run_label
 from perfnb.units import us_to_s
 
 __all__ = ["read_chrome_trace", "sniff_chrome_trace"]
@@ -60,7 +60,6 @@ def _num(ev: dict[str, Any], name: str) -> float | None:
     description="Chrome Trace Event JSON (py-spy chrometrace, VizTracer)",
     kind="profile",
     sniff=sniff_chrome_trace,
-    extensions=(".json",),
     priority=35,
 )
 def read_chrome_trace(path: str | os.PathLike[str], *, run: str | None = None) -> Profile:

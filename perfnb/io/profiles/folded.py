@@ -25,7 +25,7 @@ from perfnb.io._common import (
     register_format,
 )
 from perfnb.io.profiles._fast import from_stack_strings
-from perfnb.io.profiles._model import Frame, Profile, profile_run_label
+from perfnb.model.profile import Frame, Profile, profile_run_label
 
 __all__ = ["read_folded", "sniff_folded"]
 
@@ -72,7 +72,6 @@ def _frame(text: str) -> Frame:
     description="folded/collapsed stacks (py-spy raw, perf stackcollapse, async-profiler)",
     kind="profile",
     sniff=sniff_folded,
-    extensions=(".txt", ".folded", ".collapsed", ".collapse"),
     priority=70,
 )
 def read_folded(

@@ -19,7 +19,7 @@ import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError, InputError
 from perfnb.io._common import decode_text, ensure_path, register_format
-from perfnb.io.profiles._model import profile_run_label
+from perfnb.model.profile import profile_run_label
 from perfnb.schema import PROVENANCE, Column, Schema, register
 
 __all__ = ["PROFILE_LINES", "read_line_profile", "read_line_profile_text"]
@@ -88,7 +88,6 @@ def _sniff_lprof(path: Path, head: bytes) -> bool:
     description="line_profiler .lprof (kernprof -l)",
     kind="profile",
     sniff=_sniff_lprof,
-    extensions=(".lprof",),
     priority=25,
 )
 def read_line_profile(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
@@ -146,7 +145,6 @@ def _sniff_text(path: Path, head: bytes) -> bool:
     description="line_profiler text report",
     kind="profile",
     sniff=_sniff_text,
-    extensions=(".txt",),
     priority=25,
 )
 def read_line_profile_text(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:

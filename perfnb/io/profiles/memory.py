@@ -19,7 +19,7 @@ import pandas as pd
 from perfnb.errors import EmptyInputError, FormatError
 from perfnb.io._common import decode_text, ensure_path, register_format
 from perfnb.io.profiles._json import get, load_json
-from perfnb.io.profiles._model import profile_run_label
+from perfnb.model.profile import profile_run_label
 from perfnb.schema import PROVENANCE, Column, Schema, register
 
 __all__ = ["MEMORY_ALLOCATIONS", "MEMORY_USAGE", "read_memray", "read_mprof"]
@@ -81,7 +81,6 @@ def _sniff_memray_csv(path: Path, head: bytes) -> bool:
     description="memray stats --json",
     kind="profile",
     sniff=_sniff_memray_json,
-    extensions=(".json",),
     priority=30,
 )
 def _read_memray_stats(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
@@ -129,7 +128,6 @@ def _read_memray_stats(path: str | os.PathLike[str], *, run: str | None = None) 
     description="memray transform csv",
     kind="profile",
     sniff=_sniff_memray_csv,
-    extensions=(".csv",),
     priority=30,
 )
 def _read_memray_csv(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
@@ -175,8 +173,8 @@ def read_memray(path: str | os.PathLike[str], *, run: str | None = None) -> pd.D
     p = ensure_path(path)
     head = p.read_bytes()[:4096]
     if _sniff_memray_csv(p, head):
-        return _read_memray_csv(p, run=run)  # type: ignore[no-any-return]
-    return _read_memray_stats(p, run=run)  # type: ignore[no-any-return]
+        return _read_memray_csv(p, run=run)
+    return _read_memray_stats(p, run=run)
 
 
 def _sniff_mprof(path: Path, head: bytes) -> bool:
@@ -188,7 +186,6 @@ def _sniff_mprof(path: Path, head: bytes) -> bool:
     description="memory_profiler mprof run (.dat)",
     kind="profile",
     sniff=_sniff_mprof,
-    extensions=(".dat",),
     priority=30,
 )
 def read_mprof(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:

@@ -12,7 +12,6 @@ become missing values. The reader does not use :class:`pstats.Stats` (it rejects
 
 from __future__ import annotations
 
-import glob
 import marshal
 import os
 from collections.abc import Sequence
@@ -24,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError, InputError, truncate
-from perfnb.io._common import ensure_path, register_format
-from perfnb.io.profiles._model import (
+from perfnb.io._common import expand_paths, register_format
+from perfnb.model.profile import (
     PROFILE_CALLS,
     PROFILE_FUNCTIONS,
     PROFILE_STACKS,
@@ -160,29 +159,6 @@ def _merge(paths: Sequence[Path]) -> tuple[dict[_Key, list[Any]], dict[str, Any]
                         expected="(nc, cc, tt, ct) or a call count",
                     )
     return merged, meta
-
-
-def _expand(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
-    items = [path] if isinstance(path, str | os.PathLike) else list(path)
-    out: list[Path] = []
-    for item in items:
-        text = os.fspath(item)
-        if any(ch in text for ch in "*?["):
-            matches = sorted(glob.glob(text))  # noqa: PTH207 - absolute or relative patterns
-            out.extend(Path(m) for m in matches)
-            continue
-        p = ensure_path(item, allow_dir=True)
-        if p.is_dir():
-            out.extend(sorted(q for q in p.iterdir() if q.suffix in (".prof", ".pstats")))
-        else:
-            out.append(p)
-    if not out:
-        raise EmptyInputError(
-            "no pstats files found",
-            path=os.fspath(items[0]) if items else None,
-            expected="*.prof or *.pstats files",
-        )
-    return out
 
 
 def _count(v: float) -> int | None:
@@ -331,7 +307,6 @@ def _int_array(values: np.ndarray[Any, Any]) -> pd.arrays.IntegerArray:
     description="cProfile/profile pstats dump (marshal)",
     kind="profile",
     sniff=sniff_pstats,
-    extensions=(".prof", ".pstats"),
     priority=20,
 )
 def read_pstats(
@@ -360,7 +335,7 @@ def read_pstats(
     EmptyInputError
         If the dumps hold no functions.
     """
-    paths = _expand(path)
+    paths = expand_paths(path, formats={"pstats"})
     if len(paths) == 1:
         stats: dict[Any, Any] = _load(paths[0])
         meta: dict[str, Any] = {"paths": [str(paths[0])], "int_callers": False}

@@ -19,7 +19,7 @@ from typing import Any
 from perfnb.errors import FormatError
 from perfnb.io._common import ensure_path, register_format
 from perfnb.io.profiles._json import get, load_json
-from perfnb.io.profiles._model import Frame, Profile, from_stacks, profile_run_label
+from perfnb.model.profile import Frame, Profile, from_stacks, profile_run_label
 
 __all__ = ["read_pyinstrument", "sniff_pyinstrument"]
 
@@ -122,7 +122,6 @@ def _session(doc: dict[str, Any], p: Path) -> list[tuple[str, list[Frame], float
     description="pyinstrument JSON, .pyisession or HTML-renderer data",
     kind="profile",
     sniff=sniff_pyinstrument,
-    extensions=(".json", ".pyisession"),
     priority=30,
 )
 def read_pyinstrument(path: str | os.PathLike[str], *, run: str | None = None) -> Profile:

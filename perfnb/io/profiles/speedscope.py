@@ -17,7 +17,7 @@ from typing import Any
 from perfnb.errors import FormatError
 from perfnb.io._common import ensure_path, register_format
 from perfnb.io.profiles._json import get, load_json
-from perfnb.io.profiles._model import Frame, Profile, from_stacks, profile_run_label
+from perfnb.model.profile import Frame, Profile, from_stacks, profile_run_label
 
 __all__ = ["read_speedscope", "sniff_speedscope"]
 
@@ -135,7 +135,6 @@ def _evented(prof: Any, frames: list[Frame], key: str, p: Path) -> list[tuple[li
     description="speedscope JSON (py-spy, pyinstrument, speedscope exports)",
     kind="profile",
     sniff=sniff_speedscope,
-    extensions=(".speedscope.json",),
     priority=30,
 )
 def read_speedscope(

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from perfnb.io.profiles._model import Frame, Profile
+from perfnb.model.profile import Frame, Profile
 
 __all__ = ["Stacks", "to_folded", "to_speedscope", "weighted_stacks"]
 

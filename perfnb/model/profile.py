@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from perfnb.errors import EmptyInputError
+from perfnb.model._base import ModelMixin, run_label
 from perfnb.schema import PROVENANCE, Column, Schema, register
 
 if TYPE_CHECKING:
@@ -153,8 +154,6 @@ def profile_run_label(path: str | os.PathLike[str], run: str | None) -> str:
     >>> profile_run_label("pyspy_before.raw.txt", None)
     'pyspy_before'
     """
-    from perfnb.io._common import run_label
-
     label = run_label(path, run)
     if run:
         return label
@@ -347,7 +346,7 @@ def from_stacks(
 
 
 @dataclass
-class Profile:
+class Profile(ModelMixin):
     """A loaded CPU profile: ``functions``, ``calls`` and ``stacks`` tables plus provenance.
 
     Parameters
@@ -384,56 +383,43 @@ class Profile:
         """Whether real call paths are known (sampled/evented formats)."""
         return len(self.stacks) > 0
 
-    def hotspots(self, *, by: str = "self_time_s", n: int = 20) -> pd.DataFrame:
-        """The top *n* functions by ``self_time_s`` or ``total_time_s``, classified."""
-        from perfnb.analysis.profiles import hotspots
+    def _frames(self) -> tuple[Any, ...]:
+        return (self.functions,)
 
-        return hotspots(self, by=by, n=n)
+    def _summary(self) -> dict[str, Any]:
+        return {
+            "functions": len(self.functions),
+            "total time": f"{self.total_time_s:.3f} s",
+            "call paths": "yes" if self.has_stacks else "no (pstats keeps none)",
+        }
 
-    def classify(self) -> pd.DataFrame:
-        """The functions table with ``origin``, ``category`` and ``wait_kind`` columns added."""
-        from perfnb.analysis.profiles import classify
+    if TYPE_CHECKING:  # bound from above by perfnb._bind (they need analysis, findings, plot, io)
 
-        return classify(self.functions)
+        def hotspots(self, *, by: str = "self_time_s", n: int = 20) -> pd.DataFrame:
+            """The top *n* functions by ``self_time_s`` or ``total_time_s``, classified."""
 
-    def time_by_category(self) -> pd.DataFrame:
-        """Self time per category (own code, library, builtin/C, waiting)."""
-        from perfnb.analysis.profiles import time_by_category
+        def classify(self) -> pd.DataFrame:
+            """The functions table with ``origin``, ``category`` and ``wait_kind`` columns added."""
 
-        return time_by_category(self)
+        def time_by_category(self) -> pd.DataFrame:
+            """Self time per category (own code, library, builtin/C, waiting)."""
 
-    def check(self, **thresholds: float) -> Findings:
-        """Run the profile rules (``perfnb.check(self)``)."""
-        from perfnb.findings import check
+        def check(self, **thresholds: float) -> Findings:
+            """Run the profile rules (``perfnb.check(self)``)."""
 
-        return check(self, **thresholds)  # type: ignore[arg-type]
+        def plot(self, *, ax: Axes | None = None, n: int = 15) -> Axes:
+            """The top functions as a horizontal self/total time bar chart."""
 
-    def plot(self, *, ax: Axes | None = None, n: int = 15) -> Axes:
-        """Top-*n* self-time bar chart."""
-        from perfnb.plot.profiles import plot_top_functions
+        def to_pstats(self, path: str | os.PathLike[str]) -> Path:
+            """Write a cProfile-shaped marshal dump (sampled data: counts are sample counts)."""
 
-        return plot_top_functions(self, ax=ax, n=n)
+        def to_speedscope(self, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+            """Write speedscope JSON (see :func:`perfnb.io.profiles.writers.to_speedscope`)."""
 
-    def to_pstats(self, path: str | os.PathLike[str]) -> Path:
-        """Write a cProfile-shaped marshal dump (sampled data: counts are sample counts; say so)."""
-        from perfnb.io.profiles.pstats import write_pstats
+        def to_folded(
+            self, path: str | os.PathLike[str] | None = None, *, unit_s: float = 1e-6
+        ) -> str:
+            """Write folded stacks (see :func:`perfnb.io.profiles.writers.to_folded`)."""
 
-        return write_pstats(self, path)
-
-    def to_speedscope(self, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-        """Write speedscope JSON (see :func:`perfnb.io.profiles.writers.to_speedscope`)."""
-        from perfnb.io.profiles.writers import to_speedscope
-
-        return to_speedscope(self, path)
-
-    def to_folded(self, path: str | os.PathLike[str] | None = None, *, unit_s: float = 1e-6) -> str:
-        """Write folded stacks (see :func:`perfnb.io.profiles.writers.to_folded`)."""
-        from perfnb.io.profiles.writers import to_folded
-
-        return to_folded(self, path, unit_s=unit_s)
-
-    def snakeviz(self, *, port: int = 0, open_browser: bool = False) -> Any:
-        """Serve this profile with snakeviz on 127.0.0.1 (see :func:`perfnb.plot.profiles.snakeviz`)."""
-        from perfnb.plot.profiles import snakeviz
-
-        return snakeviz(self, port=port, open_browser=open_browser)
+        def snakeviz(self, *, port: int = 0, open_browser: bool = False) -> Any:
+            """Serve this profile with snakeviz on 127.0.0.1."""

@@ -8,6 +8,7 @@ lazily from plain columns, so loading hundreds of logged plans stays fast.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from perfnb.errors import FormatError
+from perfnb.model._base import ModelMixin
 from perfnb.schema import PROVENANCE, Column, Schema, register
 
 if TYPE_CHECKING:
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 
     from perfnb.findings import Findings
 
-__all__ = ["PLAN_NODES", "Plan"]
+__all__ = ["PLAN_NODES", "Plan", "PlanSet"]
 
 _F = "float64"
 _I = "Int64"
@@ -146,7 +148,7 @@ PLAN_NODES = register(
 
 
 @dataclass(eq=False)
-class Plan:
+class Plan(ModelMixin):
     """One statement's plan: the node table and plan-level facts.
 
     Attributes
@@ -191,6 +193,7 @@ class Plan:
     timestamp: pd.Timestamp | None = None
     duration_s: float = float("nan")
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    meta: dict[str, Any] = field(default_factory=dict, repr=False)
 
     _nodes: pd.DataFrame | None = field(default=None, init=False, repr=False)
     # the node table shared by the plans read together (perfnb.io.plan_table.NodeTable) and this
@@ -286,24 +289,28 @@ class Plan:
                 hint="use EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) for times",
             )
 
-    def top(self, n: int = 10) -> pd.DataFrame:
-        """The *n* nodes with the most self time (see :func:`perfnb.analysis.plans.top_nodes`)."""
-        from perfnb.analysis.plans import top_nodes
+    def _frames(self) -> tuple[Any, ...]:
+        return ()
 
-        return top_nodes(self, n)
+    def _summary(self) -> dict[str, Any]:
+        t = self.execution_time_s
+        out: dict[str, Any] = {"nodes": len(self.node_data["node_id"])}
+        if t == t:
+            out["execution time"] = f"{t * 1e3:.3f} ms"
+        if self.query:
+            out["query"] = self.query[:200]
+        return out
 
-    def check(self, **thresholds: float) -> Findings:
-        """Run the plan rules (:func:`perfnb.check` on this plan)."""
-        from perfnb.findings import check
+    if TYPE_CHECKING:  # bound from above by perfnb._bind (they need analysis, findings, plot)
 
-        overrides: dict[str, Any] = dict(thresholds)
-        return check(self, **overrides)
+        def top(self, n: int = 10) -> pd.DataFrame:
+            """The *n* nodes with the most self time (see :func:`perfnb.analysis.plans.top_nodes`)."""
 
-    def plot(self, *, ax: Axes | None = None) -> Axes:
-        """Draw the plan tree (see :func:`perfnb.plot.plans.plot_plan_tree`)."""
-        from perfnb.plot.plans import plot_plan_tree
+        def check(self, **thresholds: float) -> Findings:
+            """Run the plan rules (:func:`perfnb.check` on this plan)."""
 
-        return plot_plan_tree(self, ax=ax)
+        def plot(self, *, ax: Axes | None = None) -> Axes:
+            """Draw the plan tree (see :func:`perfnb.plot.plans.plot_plan_tree`)."""
 
 
 def _typed_columns(data: dict[str, Any]) -> dict[str, Any]:
@@ -323,3 +330,34 @@ def _typed_columns(data: dict[str, Any]) -> dict[str, Any]:
         else:
             out[name] = arr
     return out
+
+
+class PlanSet(list[Plan], ModelMixin):
+    """The plans of one input (a file of several statements, an auto_explain log, a folder): a list.
+
+    Everything a list of plans does still works (``len``, indexing, iteration, :func:`perfnb.check`
+    reports each problem once with its number of occurrences); it adds the model protocol.
+    """
+
+    def __init__(
+        self,
+        plans: Iterable[Plan] = (),
+        *,
+        source: str = "",
+        run: str = "",
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(plans)
+        self.source = source or (self[0].source if self else "")
+        self.run = run or (self[0].run if self else "")
+        self.meta: dict[str, Any] = {} if meta is None else meta
+
+    def __repr__(self) -> str:
+        return f"<PlanSet {self.source} run={self.run!r}: {len(self)} plans>"
+
+    def _summary(self) -> dict[str, Any]:
+        times = [p.execution_time_s for p in self if p.execution_time_s == p.execution_time_s]
+        out: dict[str, Any] = {"plans": len(self)}
+        if times:
+            out["execution time, total"] = f"{sum(times) * 1e3:.3f} ms"
+        return out

@@ -32,10 +32,11 @@ from typing import Any
 from perfnb.analysis.aggregate import LoadAggregate, RequestArrays
 from perfnb.engine import DEFAULT_CHUNK_BYTES, Partition, byte_ranges, check_engine, map_partitions
 from perfnb.errors import FormatError, InputError
-from perfnb.io._common import BadLines, OnBadLines, head_bytes, input_files, run_label, sniff
-from perfnb.io.loadtest import LoadTest
+from perfnb.io._common import SCANNERS, BadLines, OnBadLines, head_bytes, run_label, sniff
+from perfnb.io.loadtests import loadtest_files
+from perfnb.model.loadtest import LoadTest
 
-__all__ = ["loadtest_files", "scan_loadtest"]
+__all__ = ["loadtest_files", "scan_loadtest"]  # loadtest_files: from perfnb.io.loadtests
 
 _STREAMED = ("jmeter_csv", "k6_csv", "k6_json")
 _TC_BYTES = b"Number of samples in transaction"
@@ -58,24 +59,6 @@ class _Options:
     apdex_f_s: float | None = None
     run: str = ""
     intervals: bool = True
-
-
-def loadtest_files(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
-    """The load-test files of a file, a folder (one per worker), a glob pattern or a list of these.
-
-    A folder's or pattern's files are those whose content is a load-test format (a README is left out).
-
-    Raises
-    ------
-    EmptyInputError
-        When a folder or pattern holds no load-test file.
-    """
-    return input_files(
-        path,
-        kind="loadtest",
-        noun="load-test",
-        expected="JMeter, k6, Gatling or Locust output",
-    )[0]
 
 
 def scan_loadtest(
@@ -320,8 +303,8 @@ def _arrays(
     if o.fmt == "jmeter_csv":
         return _jmeter_arrays(buf, part, o, p, bad), {}
     if o.fmt == "k6_csv":
-        from perfnb.analysis.aggregate import RequestArrays as RA
         from perfnb.io.k6 import _epoch, csv_frame, csv_table
+        from perfnb.model.arrays import RequestArrays as RA
 
         before = _lines_before(part.path, part.start)
         df = csv_table(
@@ -331,8 +314,8 @@ def _arrays(
             {"run_end_ns": int(_epoch(df["timestamp"].iloc[-1:]).iloc[0].value)} if len(df) else {}
         )
         return RA.from_frame(csv_frame(df, p, o.run)), extra
-    from perfnb.analysis.aggregate import RequestArrays as RA
     from perfnb.io.k6 import parse_ndjson
+    from perfnb.model.arrays import RequestArrays as RA
 
     before = _lines_before(part.path, part.start) if bad.mode != "error" else 0
     lines = memoryview(buf).tobytes().split(b"\n")
@@ -371,8 +354,8 @@ def _shifted(err: FormatError, part: Partition) -> FormatError:
 def _jmeter_arrays(buf: Any, part: Partition, o: _Options, p: Path, bad: BadLines) -> RequestArrays:
     import pyarrow as pa
 
-    from perfnb.analysis.aggregate import RequestArrays as RA
     from perfnb.io.jmeter import CORE, _arrow_read, _read_csv_slow, _to_requests, core_arrays
+    from perfnb.model.arrays import RequestArrays as RA
 
     names = list(o.names)
     head = memoryview(buf)[:65536].tobytes()  # the partition's first lines (no header)
@@ -403,3 +386,6 @@ def _jmeter_arrays(buf: Any, part: Partition, o: _Options, p: Path, bad: BadLine
         df = _read_csv_slow(p, names, False, bad, o.delimiter, text=text, line_offset=before)
         req = _to_requests(df, p, o.run, bad, o.timestamp_format, o.timezone, first_line=before + 1)
         return RA.from_frame(req)
+
+
+SCANNERS["loadtest"] = scan_loadtest  # read_loadtest(engine="stream" | "dask") dispatches here

@@ -26,7 +26,7 @@ import pandas as pd
 from perfnb.analysis.metric_buckets import Agg, MetricBuckets, check_agg, downsample, parse_freq
 from perfnb.engine import Partition, check_engine, map_partitions
 from perfnb.errors import EmptyInputError, FormatError, InputError, PerfnbError
-from perfnb.io._common import input_files, run_label, sniff
+from perfnb.io._common import SCANNERS, expand_paths_detailed, run_label, sniff
 from perfnb.io.prometheus import Metrics, concat_samples
 
 __all__ = ["file_run", "scan_buckets", "scan_metrics"]
@@ -60,12 +60,7 @@ def file_run(path: str | os.PathLike[str], run: str | None = None) -> str:
 
 def _resolve(paths: PathsLike) -> tuple[list[Path], list[str], set[str]]:
     """Files to read (in order, without duplicates), files skipped as not metrics, their formats."""
-    return input_files(
-        paths,
-        kind="metrics",
-        noun="metrics",
-        expected="Prometheus API JSON or exposition, Grafana CSV or tidy metrics",
-    )
+    return expand_paths_detailed(paths, kind="metrics")
 
 
 _gc_lock = threading.Lock()
@@ -277,3 +272,6 @@ def scan_metrics(
         paths, freq=freq, engine=engine, client=client, progress=progress, run=run, **kwargs
     )
     return buckets.to_metrics(agg, directions=directions)
+
+
+SCANNERS["metrics"] = scan_metrics  # read_metrics(engine="stream" | "dask") dispatches here

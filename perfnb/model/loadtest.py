@@ -12,20 +12,23 @@ stats/history CSV and ``--json``, k6 ``--summary-export``) carry the tool's own 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from perfnb.errors import InputError, UnknownFormatError
+from perfnb.errors import InputError
+from perfnb.model._base import ModelMixin
+from perfnb.model.arrays import RequestArrays
 from perfnb.schema import PROVENANCE, Column, Schema, register
 
 if TYPE_CHECKING:
-    from perfnb.analysis.aggregate import LoadAggregate, RequestArrays
+    from matplotlib.axes import Axes
 
-__all__ = ["INTERVALS", "REQUESTS", "SUMMARY", "LoadTest", "concat_loadtests", "read_loadtest"]
+    from perfnb.analysis.aggregate import LoadAggregate
+    from perfnb.findings import Findings
+
+__all__ = ["INTERVALS", "REQUESTS", "SUMMARY", "LoadTest", "concat_loadtests", "const_category"]
 
 REQUESTS = register(
     Schema(
@@ -136,7 +139,7 @@ SUMMARY = register(
 )
 
 
-class LoadTest:
+class LoadTest(ModelMixin):
     """A load-test run in perfnb's schema.
 
     Attributes
@@ -202,8 +205,6 @@ class LoadTest:
             req = self._requests if self._materialize is None else self.requests
             if req is None:
                 return None
-            from perfnb.analysis.aggregate import RequestArrays
-
             self._arrays = RequestArrays.from_frame(req)
         return self._arrays
 
@@ -212,14 +213,38 @@ class LoadTest:
             n = int(self.aggregate.count.sum())
             return f"<LoadTest {self.source} run={self.run!r} aggregated requests={n} labels={self.labels}>"
         arr = self._arrays
-        n = (
-            len(arr)
-            if arr is not None
-            else len(self._requests)
-            if self._requests is not None
-            else 0
-        )
-        return f"<LoadTest {self.source} run={self.run!r} requests={n} labels={self.labels}>"
+        if arr is not None or self._requests is not None:
+            n = len(arr) if arr is not None else len(self._requests)  # type: ignore[arg-type]
+            return f"<LoadTest {self.source} run={self.run!r} requests={n} labels={self.labels}>"
+        total = self._tool_total()
+        if total is not None:  # aggregate-only input: the tool's own counts, no per-request rows
+            return (
+                f"<LoadTest {self.source} run={self.run!r} tool summary of {total} requests "
+                f"labels={self.labels}>"
+            )
+        return f"<LoadTest {self.source} run={self.run!r} no request data labels={self.labels}>"
+
+    def _tool_total(self) -> int | None:
+        """The tool's own request count (``Total`` row of ``stats``), for aggregate-only inputs."""
+        st = self.stats
+        if st is None or "requests" not in st or "label" not in st:
+            return None
+        rows = st[st["label"].astype("string") == "Total"]
+        n = rows["requests"] if len(rows) else st["requests"]
+        return int(n.sum()) if n.notna().any() else None
+
+    def _frames(self) -> tuple[Any, ...]:
+        return tuple(f for f in (self._requests, self.stats, self.history) if f is not None)
+
+    def _summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"labels": self.labels}
+        if self._arrays is not None or self._requests is not None:
+            out["requests"] = len(self._arrays if self._arrays is not None else self._requests)  # type: ignore[arg-type]
+        elif self.aggregate is not None:
+            out["requests (aggregated)"] = int(self.aggregate.count.sum())
+        elif (total := self._tool_total()) is not None:
+            out["requests (tool summary)"] = total
+        return out
 
     @property
     def labels(self) -> list[str]:
@@ -241,64 +266,31 @@ class LoadTest:
             return len(self._arrays) > 0
         return self.requests is not None and len(self.requests) > 0
 
-    def summary(
-        self,
-        apdex_t_s: float = 0.5,
-        *,
-        apdex_f_s: float | None = None,
-        method: str = "linear",
-        window: int | None = None,
-        include_controllers: bool = False,
-        expected_interval_s: float | None = None,
-    ) -> pd.DataFrame:
-        """Per-label and ``Total`` statistics (see :func:`perfnb.analysis.latency.summarize`).
+    if TYPE_CHECKING:  # bound from above by perfnb._bind (they need perfnb.analysis)
 
-        *expected_interval_s* corrects the percentiles for coordinated omission.
-        """
-        from perfnb.analysis.latency import summarize
-
-        return summarize(
+        def summary(
             self,
-            apdex_t_s=apdex_t_s,
-            apdex_f_s=apdex_f_s,
-            method=method,
-            window=window,
-            include_controllers=include_controllers,
-            expected_interval_s=expected_interval_s,
-        )
+            apdex_t_s: float = 0.5,
+            *,
+            apdex_f_s: float | None = None,
+            method: str = "linear",
+            window: int | None = None,
+            include_controllers: bool = False,
+            expected_interval_s: float | None = None,
+        ) -> pd.DataFrame:
+            """Per-label and ``Total`` statistics (see :func:`perfnb.analysis.latency.summarize`)."""
 
-    def intervals(self, freq: str = "5s", *, method: str = "linear") -> pd.DataFrame:
-        """Time series per label and ``Total`` (computed from requests, else the tool's history)."""
-        from perfnb.analysis.latency import intervals
+        def intervals(self, freq: str = "5s", *, method: str = "linear") -> pd.DataFrame:
+            """Time series per label and ``Total`` (computed from requests, else the tool's history)."""
 
-        return intervals(self, freq=freq, method=method)
+        def histograms(self, sub_buckets: int = 64) -> dict[str, Any]:
+            """Mergeable latency histograms per label and ``Total``."""
 
-    def histograms(self, sub_buckets: int = 64) -> dict[str, Any]:
-        """Mergeable latency histograms per label and ``Total`` (see :mod:`perfnb.analysis.histogram`).
+        def check(self, **thresholds: float) -> Findings:
+            """Run the load-test rules (:func:`perfnb.check` on this run)."""
 
-        Histograms of chunks, of distributed workers' files or of Dask partitions add up exactly:
-        ``sum(parts) == whole``.
-        """
-        from perfnb.analysis.histogram import LatencyHistogram
-
-        if self.aggregate is not None and not self.has_requests:
-            if sub_buckets != self.aggregate.sub_buckets:
-                raise InputError(
-                    f"this load test was aggregated with sub_buckets={self.aggregate.sub_buckets}",
-                    key="sub_buckets",
-                )
-            return dict(self.aggregate.histograms())
-        if self.requests is None:
-            raise InputError("histograms() needs per-request data")
-        req = self.requests[~self.requests["is_controller"]]
-        out: dict[str, Any] = {
-            "Total": LatencyHistogram.from_values(req["response_time_s"].to_numpy(), sub_buckets)
-        }
-        for label, g in req.groupby("label", observed=True):
-            out[str(label)] = LatencyHistogram.from_values(
-                g["response_time_s"].to_numpy(), sub_buckets
-            )
-        return out
+        def plot(self, *, ax: Axes | None = None, freq: str = "5s") -> Axes:
+            """Percentiles over time (see :func:`perfnb.plot.latency.plot_percentiles_over_time`)."""
 
     def errors(self) -> pd.DataFrame:
         """Error breakdown: ``label``, ``status``, ``error``, ``count`` (most frequent first)."""
@@ -359,87 +351,6 @@ def const_category(value: str, n: int) -> Any:
 
     dtype = pd.CategoricalDtype([value])
     return pd.Categorical.from_codes(np.zeros(n, dtype="int8"), dtype=dtype)
-
-
-def read_loadtest(
-    path: str | os.PathLike[str] | list[str | os.PathLike[str]],
-    *,
-    engine: str = "pandas",
-    client: Any = None,
-    **kwargs: Any,
-) -> LoadTest:
-    """Read any load-test output: a file, a Locust CSV prefix, a folder (of one run, or of worker files).
-
-    Parameters
-    ----------
-    path
-        A JMeter JTL (CSV/XML), k6 CSV/NDJSON/summary export, Gatling ``simulation.log``, Locust CSV
-        file/prefix/folder, Locust ``--json`` output or Locust request log; or a folder, glob pattern or
-        list of sample-level files written by several load generators (combined into one run).
-    engine
-        ``"pandas"`` (default: every request in memory, every statistic exact), ``"stream"`` (bounded
-        memory) or ``"dask"`` (a ``dask.distributed`` cluster): see :func:`perfnb.scan_loadtest`.
-    client
-        For ``engine="dask"``: a ``Client`` or a scheduler address (default: the current client).
-    **kwargs
-        Passed to the format's reader (``run=``, ``on_bad_lines=`` …) or to :func:`perfnb.scan_loadtest`.
-
-    Raises
-    ------
-    UnknownFormatError
-        When the input is no load-test format.
-    """
-    from perfnb.engine import check_engine
-
-    check_engine(engine)
-    if engine != "pandas":
-        from perfnb.io.scan import scan_loadtest
-
-        return scan_loadtest(path, engine=engine, client=client, **kwargs)
-    if isinstance(path, (list, tuple)) or _is_fleet(path):
-        from perfnb.io.scan import loadtest_files
-
-        files = loadtest_files(path)
-        if len(files) > 1:
-            run = kwargs.pop("run", None)
-            parts = [read_loadtest(f, **kwargs) for f in files]
-            name = run if run is not None else Path(files[0]).parent.name
-            return concat_loadtests(parts, run=name, path=str(path))
-        path = files[0]
-    return _read_one(Path(path), **kwargs)
-
-
-def _is_fleet(path: str | os.PathLike[str]) -> bool:
-    """A folder without a Locust CSV set, or a glob pattern: files of several load generators."""
-    from perfnb.io.locust import locust_files
-
-    p = Path(path)
-    if p.is_dir():
-        return not locust_files(p)
-    return not p.exists() and any(ch in str(path) for ch in "*?[") and not locust_files(p)
-
-
-def _read_one(p: Path, **kwargs: Any) -> LoadTest:
-    from perfnb.io._common import sniff
-    from perfnb.io.locust import locust_files
-
-    if not p.exists():
-        files = locust_files(p)
-        if files:
-            from perfnb.io.locust import read_locust
-
-            return cast("LoadTest", read_locust(p, **kwargs))
-    fmt = sniff(p)
-    if fmt.kind != "loadtest":
-        raise UnknownFormatError(
-            f"this is {fmt.description}, not a load-test result",
-            path=p,
-            expected="a load-test output",
-        )
-    result = fmt.reader(p, **kwargs)
-    if not isinstance(result, LoadTest):  # pragma: no cover - every loadtest reader returns one
-        raise UnknownFormatError("not a load test", path=p)
-    return result
 
 
 def concat_loadtests(parts: list[LoadTest], *, run: str, path: str = "") -> LoadTest:
