@@ -35,6 +35,7 @@ from perfnb.io._common import (
     BadLines,
     OnBadLines,
     ensure_path,
+    guard_reader,
     read_text,
     register_format,
     run_label,
@@ -151,6 +152,7 @@ def _sniff(path: Path, head: bytes) -> bool:
     extensions=(".log", ".csv", ".json"),
     priority=15,
 )
+@guard_reader
 def read_auto_explain(
     path: str | os.PathLike[str],
     *,

@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError
-from perfnb.io._common import ensure_path, read_text, register_format, run_label
+from perfnb.io._common import ensure_path, guard_reader, read_text, register_format, run_label
 from perfnb.schema import PROVENANCE, Column, Schema, register
 
 __all__ = ["CRUX_METRICS", "METRIC_NAMES", "read_crux"]
@@ -118,6 +118,7 @@ def _looks_like_crux(head: bytes) -> bool:
     extensions=(".json",),
     priority=25,
 )
+@guard_reader
 def read_crux(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
     """Read a CrUX API or CrUX History API response.
 

@@ -29,7 +29,14 @@ import pandas as pd
 
 from perfnb.analysis.plans import self_times
 from perfnb.errors import EmptyInputError, FormatError, InputError
-from perfnb.io._common import ensure_path, head_bytes, read_text, register_format, run_label
+from perfnb.io._common import (
+    ensure_path,
+    guard_reader,
+    head_bytes,
+    read_text,
+    register_format,
+    run_label,
+)
 from perfnb.io.plan_model import PLAN_NODES, Plan
 from perfnb.schema import PROVENANCE
 
@@ -604,6 +611,7 @@ def _sniff(path: Path, head: bytes) -> bool:
     extensions=(".json", ".txt"),
     priority=20,
 )
+@guard_reader
 def read_plans(
     path: str | os.PathLike[str], *, run: str | None = None, encoding: str | None = None
 ) -> list[Plan]:
@@ -668,6 +676,7 @@ def read_plans(
 read_explain = read_plans
 
 
+@guard_reader
 def read_plan(
     path: str | os.PathLike[str], *, run: str | None = None, encoding: str | None = None
 ) -> Plan:

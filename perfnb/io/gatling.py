@@ -19,7 +19,9 @@ from perfnb.io._common import (
     BadLines,
     OnBadLines,
     ensure_path,
+    guard_reader,
     head_bytes,
+    read_bytes,
     register_format,
     run_label,
 )
@@ -53,6 +55,7 @@ def _blank_na(s: pd.Series) -> pd.Series:
     extensions=(".log",),
     priority=20,
 )
+@guard_reader
 def read_gatling(
     path: str | os.PathLike[str], *, run: str | None = None, on_bad_lines: OnBadLines = "error"
 ) -> LoadTest:
@@ -86,7 +89,7 @@ def read_gatling(
     msgs: list[str] = []
     user_ts: list[int] = []
     user_delta: list[int] = []
-    text = p.read_bytes().decode("utf-8", "replace")
+    text = read_bytes(p).decode("utf-8", "replace")
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line:
             continue

@@ -30,7 +30,15 @@ import numpy as np
 import pandas as pd
 
 from perfnb.errors import AssumedUnitWarning, EmptyInputError, FormatError
-from perfnb.io._common import decode_text, ensure_path, perfnb_attrs, register_format, run_label
+from perfnb.io._common import (
+    decode_text,
+    ensure_path,
+    guard_reader,
+    perfnb_attrs,
+    read_bytes,
+    register_format,
+    run_label,
+)
 from perfnb.io.prometheus import samples_frame
 
 __all__ = ["parse_series_name", "parse_value", "read_grafana"]
@@ -193,6 +201,7 @@ def _sniff_grafana(path: Path, head: bytes) -> bool:
     extensions=(".csv",),
     priority=30,
 )
+@guard_reader
 def read_grafana(
     path: str | os.PathLike[str],
     *,
@@ -214,7 +223,7 @@ def read_grafana(
         Convert values with units to base units (default); ``False`` makes any unit an error.
     """
     p = ensure_path(path)
-    raw = p.read_bytes()
+    raw = read_bytes(p, text=False)
     text = decode_text(raw, p).lstrip("\ufeff")
     if not text.strip():
         raise EmptyInputError("empty file", path=p, expected="a Grafana CSV export")

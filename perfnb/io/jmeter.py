@@ -27,6 +27,7 @@ from perfnb.io._common import (
     BadLines,
     OnBadLines,
     ensure_path,
+    guard_reader,
     head_bytes,
     register_format,
     run_label,
@@ -90,6 +91,7 @@ def _sniff_xml(path: Path, head: bytes) -> bool:
     extensions=(".jtl", ".xml"),
     priority=20,
 )
+@guard_reader
 def _read_xml_fmt(path: str | os.PathLike[str], **kw: Any) -> LoadTest:
     return cast("LoadTest", read_jmeter(path, **kw))
 
@@ -102,6 +104,7 @@ def _read_xml_fmt(path: str | os.PathLike[str], **kw: Any) -> LoadTest:
     extensions=(".jtl", ".csv"),
     priority=30,
 )
+@guard_reader
 def read_jmeter(
     path: str | os.PathLike[str],
     *,

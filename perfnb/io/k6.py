@@ -25,7 +25,9 @@ from perfnb.io._common import (
     BadLines,
     OnBadLines,
     ensure_path,
+    guard_reader,
     head_bytes,
+    read_bytes,
     register_format,
     run_label,
 )
@@ -133,6 +135,7 @@ def _frame(
     extensions=(".csv", ".gz"),
     priority=20,
 )
+@guard_reader
 def read_k6_csv(
     path: str | os.PathLike[str], *, run: str | None = None, on_bad_lines: OnBadLines = "error"
 ) -> LoadTest:
@@ -215,6 +218,7 @@ def csv_frame(df: pd.DataFrame, p: Path, run: str) -> pd.DataFrame:
     extensions=(".json", ".gz"),
     priority=20,
 )
+@guard_reader
 def read_k6_json(
     path: str | os.PathLike[str], *, run: str | None = None, on_bad_lines: OnBadLines = "error"
 ) -> LoadTest:
@@ -316,6 +320,7 @@ _TREND_KEYS = {
     extensions=(".json",),
     priority=25,
 )
+@guard_reader
 def read_k6_summary(path: str | os.PathLike[str], *, run: str | None = None) -> LoadTest:
     """Read a k6 summary export; ``summary()`` returns its numbers (``estimate="tool"``).
 
@@ -331,7 +336,7 @@ def read_k6_summary(path: str | os.PathLike[str], *, run: str | None = None) -> 
     p = ensure_path(path)
     label = run_label(p, run)
     try:
-        doc = json.loads(p.read_bytes())
+        doc = json.loads(read_bytes(p))
     except (ValueError, UnicodeDecodeError) as err:
         line = getattr(err, "lineno", None)
         raise FormatError(f"k6 summary is not valid JSON: {err}", path=p, line=line) from err
@@ -383,6 +388,7 @@ def read_k6_summary(path: str | os.PathLike[str], *, run: str | None = None) -> 
     return LoadTest(None, "k6", label, str(p), stats=stats, meta={"metrics": metrics})
 
 
+@guard_reader
 def read_k6(path: str | os.PathLike[str], **kwargs: Any) -> LoadTest:
     """Read any k6 output (CSV, NDJSON or summary export), by content."""
     p = ensure_path(path)

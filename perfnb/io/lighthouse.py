@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError, InputError
-from perfnb.io._common import ensure_path, read_text, register_format, run_label
+from perfnb.io._common import ensure_path, guard_reader, read_text, register_format, run_label
 from perfnb.schema import PROVENANCE, Column, Schema, register
 
 __all__ = [
@@ -386,6 +386,7 @@ def _paths(path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> l
     extensions=(".json",),
     priority=20,
 )
+@guard_reader
 def read_lighthouse(
     path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     *,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pandas as pd
 
 from perfnb.errors import InputError, UnknownFormatError
+from perfnb.io._common import guard_reader
 from perfnb.schema import PROVENANCE, Column, Schema, register
 
 if TYPE_CHECKING:
@@ -360,6 +361,7 @@ def const_category(value: str, n: int) -> Any:
     return pd.Categorical.from_codes(np.zeros(n, dtype="int8"), dtype=dtype)
 
 
+@guard_reader
 def read_loadtest(
     path: str | os.PathLike[str] | list[str | os.PathLike[str]],
     *,

@@ -12,6 +12,7 @@ the regex ``^\\d+(\\.\\d+)?%$``; ``N/A`` marks no data; history percentiles are 
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -23,7 +24,16 @@ import numpy as np
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError, InputError
-from perfnb.io._common import BadLines, OnBadLines, head_bytes, register_format, run_label
+from perfnb.io._common import (
+    BadLines,
+    OnBadLines,
+    guard_reader,
+    head_bytes,
+    read_bytes,
+    register_format,
+    run_label,
+)
+from perfnb.io._values import drop_bad_requests, epoch_to_utc
 from perfnb.io.loadtest import INTERVALS, REQUESTS, SUMMARY, LoadTest
 
 __all__ = ["locust_files", "read_locust", "read_locust_json", "read_locust_requests"]
@@ -79,9 +89,7 @@ def locust_files(path: str | os.PathLike[str]) -> dict[str, Path]:
 
 
 def _text(path: Path, encoding: str | None) -> str:
-    data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    data = read_bytes(path, text=encoding is None)  # gzip, BOM, UTF-16 → UTF-8
     for enc in [encoding] if encoding else ["utf-8", "gb18030", "cp1252"]:
         try:
             text = data.decode(enc)
@@ -94,42 +102,65 @@ def _text(path: Path, encoding: str | None) -> str:
 
 
 def _csv(path: Path, encoding: str | None, bad: BadLines) -> pd.DataFrame:
+    """The rows of a Locust CSV as text columns, with ``__line__`` holding each row's line number.
+
+    Rows with more or fewer fields than the header are bad rows (``on_bad_lines``), counted with their
+    real line number: a row cut short is never padded with NaN.
+    """
     text = _text(path, encoding)
-    lines: list[int] = []
-
-    def on_bad(row: list[str]) -> None:
-        bad.add(None, f"ragged row with {len(row)} fields", found=",".join(row)[:80])
-        return None
-
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        df = pd.read_csv(
-            io.StringIO(text),
-            dtype=str,
-            keep_default_na=False,
-            engine="python",
-            on_bad_lines=on_bad if bad.mode != "error" else "error",
-        )
-    except pd.errors.EmptyDataError as err:
-        raise EmptyInputError("file is empty", path=path, expected="a Locust CSV") from err
-    except pd.errors.ParserError as err:
-        m = re.search(r"line (\d+)", str(err))
+        header = next(reader, None)
+        if header is None or not any(h.strip() for h in header):
+            raise EmptyInputError("file is empty", path=path, expected="a Locust CSV")
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        for row in reader:
+            if not row or row == [""]:
+                continue
+            if len(row) != len(header):
+                bad.add(
+                    reader.line_num,
+                    f"row has {len(row)} fields, the header {len(header)}",
+                    found=",".join(row),
+                )
+                continue
+            rows.append(row)
+            lines.append(reader.line_num)
+    except csv.Error as err:
         raise FormatError(
-            "ragged row", path=path, line=int(m.group(1)) if m else None, found=str(err)[:120]
+            f"not a valid CSV row ({err})", path=path, line=reader.line_num or None
         ) from err
-    del lines
+    df = (
+        pd.DataFrame(rows, columns=header, dtype=object)
+        if rows
+        else pd.DataFrame(columns=header, dtype=object)
+    )
+    df.index = pd.Index(lines, dtype="int64")
     return df
 
 
 def _num(df: pd.DataFrame, col: str, path: Path) -> pd.Series:
+    """Column *col* as float64 (``N/A`` and empty are NaN); text, ±inf or a negative value raise.
+
+    Locust's numbers are counts, times and rates: none can be infinite, negative or above 10¹⁵, so
+    ``1e999`` or ``-351`` is a :class:`FormatError` on its line (the frame's index holds the line numbers).
+    """
     s = df[col].replace({"N/A": np.nan, "": np.nan})
-    out = pd.to_numeric(s, errors="coerce")
-    badmask = out.isna() & s.notna()
+    out = pd.to_numeric(s, errors="coerce").astype("float64")
+    badmask = (out.isna() & s.notna()) | ~(out.abs() < 1e15) & out.notna() | (out < 0)
     if badmask.any():
         i = int(np.flatnonzero(badmask.to_numpy())[0])
+        what = "not a number" if pd.isna(out.iloc[i]) else "out of range"
         raise FormatError(
-            f"column {col!r} is not a number", path=path, line=i + 2, key=col, found=s.iloc[i]
+            f"column {col!r} is {what}",
+            expected="a finite number ≥ 0",
+            path=path,
+            line=int(df.index[i]),
+            key=col,
+            found=s.iloc[i],
         )
-    return out.astype("float64")
+    return out
 
 
 def _pct_cols(columns: list[str]) -> dict[float, str]:
@@ -202,7 +233,17 @@ def _stats(path: Path, run: str, encoding: str | None, bad: BadLines) -> pd.Data
 def _history(path: Path, run: str, encoding: str | None, bad: BadLines) -> pd.DataFrame:
     df = _csv(path, encoding, bad)
     try:
-        ts = pd.to_datetime(_num(df, "Timestamp", path), unit="s", utc=True)
+        ts = epoch_to_utc(_num(df, "Timestamp", path), "s")
+        if ts.isna().any():
+            i = int(np.flatnonzero(ts.isna().to_numpy())[0])
+            raise FormatError(
+                "column 'Timestamp' is out of range",
+                path=path,
+                line=int(df.index[i]),
+                found=df["Timestamp"].iloc[i],
+                expected="Unix seconds between 1970 and 2262",
+            )
+        ts.index = df.index
         name = df["Name"].where(df["Name"] != "Aggregated", "Total")
         full = bool((name != "Total").any())
         pcts = _pct_cols([c for c in df.columns if not c.startswith("Total")])
@@ -263,6 +304,7 @@ def _sniff_stats(path: Path, head: bytes) -> bool:
     extensions=(".csv",),
     priority=20,
 )
+@guard_reader
 def read_locust(
     path: str | os.PathLike[str],
     *,
@@ -319,8 +361,8 @@ def read_locust(
         requests, "locust", label, str(base), stats=stats, history=history, errors_table=errs
     )
     lt.meta["files"] = {k: str(v) for k, v in files.items()}
-    if stats is not None:
-        bad.finish(stats)
+    bad.finish(stats if stats is not None else history)
+    bad.to_meta(lt.meta)
     return lt
 
 
@@ -336,6 +378,7 @@ def _sniff_requests(path: Path, head: bytes) -> bool:
     extensions=(".csv",),
     priority=20,
 )
+@guard_reader
 def read_locust_requests(
     path: str | os.PathLike[str], *, run: str | None = None, on_bad_lines: OnBadLines = "error"
 ) -> LoadTest:
@@ -361,7 +404,7 @@ def read_locust_requests(
     badm = t.isna() | rt.isna() | short
     for i in np.flatnonzero(badm.to_numpy()):
         bad.add(
-            int(i) + 2,
+            int(df.index[int(i)]),
             "row has fewer fields than the header (cut short?)"
             if short[i]
             else "timestamp/response_time_ms is not a number",
@@ -370,9 +413,10 @@ def read_locust_requests(
     df = df[~badm.to_numpy()]
     t, rt = t[~badm], rt[~badm]
     exc = df["exception"].astype("string")
+    lines = df.index.to_numpy()
     out = pd.DataFrame(
         {
-            "timestamp": pd.to_datetime(t, unit="s", utc=True),
+            "timestamp": epoch_to_utc(t, "s").to_numpy(),
             "label": df["name"],
             "response_time_s": rt / 1000.0,
             "success": (exc == "").to_numpy(dtype=bool),
@@ -386,10 +430,14 @@ def read_locust_requests(
             "run": label,
         }
     )
-    out["bytes"] = out["bytes"].round().astype("Int64")
+    out = drop_bad_requests(out.reset_index(drop=True), bad, lines)
+    out["bytes"] = out["bytes"].where(np.isfinite(out["bytes"].astype("float64"))).round()
+    out["bytes"] = out["bytes"].astype("Int64")
     res = REQUESTS.conform(out)
     bad.finish(res)
-    return LoadTest(res, "locust", label, str(p))
+    lt = LoadTest(res, "locust", label, str(p))
+    bad.to_meta(lt.meta)
+    return lt
 
 
 def _sniff_json(path: Path, head: bytes) -> bool:
@@ -405,6 +453,7 @@ def _sniff_json(path: Path, head: bytes) -> bool:
     extensions=(".json",),
     priority=20,
 )
+@guard_reader
 def read_locust_json(path: str | os.PathLike[str], *, run: str | None = None) -> LoadTest:
     """Read Locust's ``--json`` stdout (per-entry stats with bucketed response-time histograms).
 
@@ -421,7 +470,7 @@ def read_locust_json(path: str | os.PathLike[str], *, run: str | None = None) ->
         raise InputError("no such file", path=p)
     label = run_label(p, run)
     try:
-        doc = json.loads(p.read_bytes())
+        doc = json.loads(read_bytes(p))
     except (ValueError, UnicodeDecodeError) as err:
         raise FormatError(
             f"not valid JSON: {err}", path=p, line=getattr(err, "lineno", None)
@@ -521,5 +570,6 @@ def _json_row(
     directory=True,
     priority=20,
 )
+@guard_reader
 def _read_locust_dir(path: str | os.PathLike[str], **kwargs: Any) -> LoadTest:
     return cast("LoadTest", read_locust(path, **kwargs))

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError
-from perfnb.io._common import ensure_path, read_text, register_format, run_label
+from perfnb.io._common import ensure_path, guard_reader, read_text, register_format, run_label
 
 __all__ = ["StatementStats", "TableUsage", "normalize_statements", "read_pg_stat_statements"]
 
@@ -120,6 +120,7 @@ def _sniff(path: Path, head: bytes) -> bool:
     extensions=(".csv",),
     priority=20,
 )
+@guard_reader
 def read_pg_stat_statements(
     path: str | os.PathLike[str], *, run: str | None = None, encoding: str | None = None
 ) -> StatementStats:

@@ -31,9 +31,11 @@ from perfnb.errors import EmptyInputError, FormatError
 from perfnb.io._common import (
     BadLines,
     OnBadLines,
-    decode_text,
     ensure_path,
+    guard_reader,
     perfnb_attrs,
+    read_bytes,
+    read_text,
     register_format,
     run_label,
 )
@@ -356,6 +358,7 @@ def _sniff_api(path: Path, head: bytes) -> bool:
     extensions=(".json",),
     priority=20,
 )
+@guard_reader
 def read_prometheus(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
     """Read a saved Prometheus ``/api/v1/query`` or ``/api/v1/query_range`` JSON response.
 
@@ -372,7 +375,7 @@ def read_prometheus(path: str | os.PathLike[str], *, run: str | None = None) -> 
         :data:`METRIC_SAMPLES`.
     """
     p = ensure_path(path)
-    raw = p.read_bytes()
+    raw = read_bytes(p)
     if not raw.strip():
         raise EmptyInputError("empty file", path=p, expected="a Prometheus API JSON body")
     try:
@@ -547,6 +550,7 @@ def _sniff_expo(path: Path, head: bytes) -> bool:
     extensions=(".prom", ".txt", ".om"),
     priority=30,
 )
+@guard_reader
 def read_exposition(
     path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     *,
@@ -578,7 +582,7 @@ def read_exposition(
     skipped: BadLines | None = None
     for one in paths:
         p = ensure_path(one)
-        text = decode_text(p.read_bytes(), p)
+        text = read_text(p)
         if not text.strip():
             raise EmptyInputError("empty scrape", path=p, expected="Prometheus text exposition")
         bad = BadLines(on_bad_lines, path=p)

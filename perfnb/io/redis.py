@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError
-from perfnb.io._common import ensure_path, read_text, register_format, run_label
+from perfnb.io._common import ensure_path, guard_reader, read_text, register_format, run_label
 from perfnb.schema import PROVENANCE, Column, Schema, register
 
 __all__ = [
@@ -285,6 +285,7 @@ def _counts_as_int64(df: pd.DataFrame) -> None:
     extensions=(".txt", ".info"),
     priority=30,
 )
+@guard_reader
 def read_redis_info(path: str | os.PathLike[str], *, run: str | None = None) -> CacheStats:
     """Read Redis ``INFO`` output saved to a file (``redis-cli INFO everything > info.txt``).
 

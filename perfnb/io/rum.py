@@ -27,6 +27,7 @@ from perfnb.io._common import (
     BadLines,
     OnBadLines,
     ensure_path,
+    guard_reader,
     read_text,
     register_format,
     run_label,
@@ -117,6 +118,7 @@ def _sniff(head: bytes) -> bool:
     extensions=(".ndjson", ".jsonl", ".csv"),
     priority=40,
 )
+@guard_reader
 def read_rum(
     path: str | os.PathLike[str],
     *,

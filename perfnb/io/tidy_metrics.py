@@ -18,7 +18,15 @@ import numpy as np
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError, InputError
-from perfnb.io._common import FORMATS, ensure_path, register_format, run_label, sniff
+from perfnb.io._common import (
+    FORMATS,
+    ensure_path,
+    guard_reader,
+    head_bytes,
+    register_format,
+    run_label,
+    sniff,
+)
 from perfnb.io.prometheus import METRIC_SAMPLES, Metrics, concat_samples, label_column
 
 __all__ = ["read_metrics", "read_tidy_metrics"]
@@ -48,11 +56,12 @@ def _sniff_tidy(path: Path, head: bytes) -> bool:
     extensions=(".csv", ".parquet"),
     priority=40,
 )
+@guard_reader
 def read_tidy_metrics(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
     """Read a tidy CSV/Parquet table of metric samples into METRIC_SAMPLES (other columns become labels)."""
     p = ensure_path(path)
     try:
-        if p.read_bytes()[:4] == b"PAR1":
+        if head_bytes(p, 4) == b"PAR1":
             df = pd.read_parquet(p)
         else:
             df = pd.read_csv(p, dtype={"metric": "string"}, keep_default_na=False, na_values=[""])
@@ -122,6 +131,7 @@ def _metrics_format(path: Path) -> bool:
         return False
 
 
+@guard_reader
 def read_metrics(
     path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     *,

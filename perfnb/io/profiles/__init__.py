@@ -16,7 +16,7 @@ from typing import Any, cast
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, UnknownFormatError
-from perfnb.io._common import ensure_path, sniff
+from perfnb.io._common import ensure_path, guard_reader, sniff
 from perfnb.io.profiles._model import (
     PROFILE_CALLS,
     PROFILE_FUNCTIONS,
@@ -93,6 +93,7 @@ def _expand(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> 
     return out
 
 
+@guard_reader
 def read_profile(
     path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from perfnb.errors import EmptyInputError, FormatError, InputError
-from perfnb.io._common import decode_text
+from perfnb.io._common import decode_text, read_bytes
 
 __all__ = ["get", "load_json"]
 
@@ -19,7 +19,7 @@ def load_json(path: Path, *, what: str, allow_unclosed_array: bool = False) -> t
     Event format) is closed, and ``repaired`` is true.
     """
     try:
-        data = path.read_bytes()
+        data = read_bytes(path, text=False)
     except OSError as err:
         raise InputError(f"cannot read file: {err.strerror}", path=path) from err
     text = decode_text(data, path)

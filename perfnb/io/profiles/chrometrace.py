@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from perfnb.errors import EmptyInputError, FormatError
-from perfnb.io._common import ensure_path, register_format
+from perfnb.io._common import ensure_path, guard_reader, register_format
 from perfnb.io.profiles._json import load_json
 from perfnb.io.profiles._model import Frame, Profile, from_stacks, profile_run_label
 from perfnb.units import us_to_s
@@ -63,6 +63,7 @@ def _num(ev: dict[str, Any], name: str) -> float | None:
     extensions=(".json",),
     priority=35,
 )
+@guard_reader
 def read_chrome_trace(path: str | os.PathLike[str], *, run: str | None = None) -> Profile:
     """Read a Chrome trace; ``B``/``E`` and ``X`` events become stacks per thread.
 

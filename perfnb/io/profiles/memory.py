@@ -17,7 +17,13 @@ from typing import Any
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError
-from perfnb.io._common import decode_text, ensure_path, register_format
+from perfnb.io._common import (
+    ensure_path,
+    guard_reader,
+    head_bytes,
+    read_text,
+    register_format,
+)
 from perfnb.io.profiles._json import get, load_json
 from perfnb.io.profiles._model import profile_run_label
 from perfnb.schema import PROVENANCE, Column, Schema, register
@@ -134,7 +140,7 @@ def _read_memray_stats(path: str | os.PathLike[str], *, run: str | None = None) 
 )
 def _read_memray_csv(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
     p = ensure_path(path)
-    text = decode_text(p.read_bytes(), p)
+    text = read_text(p)
     reader = csv.DictReader(io.StringIO(text))
     need = {"allocator", "num_allocations", "size", "stack_trace"}
     if not need <= set(reader.fieldnames or ()):
@@ -170,10 +176,11 @@ def _read_memray_csv(path: str | os.PathLike[str], *, run: str | None = None) ->
     return MEMORY_ALLOCATIONS.conform(df)
 
 
+@guard_reader
 def read_memray(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
     """Read memray ``stats --json`` or ``transform csv`` output into :data:`MEMORY_ALLOCATIONS`."""
     p = ensure_path(path)
-    head = p.read_bytes()[:4096]
+    head = head_bytes(p, 4096)
     if _sniff_memray_csv(p, head):
         return _read_memray_csv(p, run=run)  # type: ignore[no-any-return]
     return _read_memray_stats(p, run=run)  # type: ignore[no-any-return]
@@ -191,10 +198,11 @@ def _sniff_mprof(path: Path, head: bytes) -> bool:
     extensions=(".dat",),
     priority=30,
 )
+@guard_reader
 def read_mprof(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
     """Read ``mprof run`` output (``MEM <MiB> <unix time>`` lines) into :data:`MEMORY_USAGE`."""
     p = ensure_path(path)
-    text = decode_text(p.read_bytes(), p)
+    text = read_text(p)
     mem: list[float] = []
     ts: list[float] = []
     cmd = ""

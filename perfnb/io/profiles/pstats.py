@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError, InputError, truncate
-from perfnb.io._common import ensure_path, register_format
+from perfnb.io._common import ensure_path, guard_reader, read_bytes, register_format
 from perfnb.io.profiles._model import (
     PROFILE_CALLS,
     PROFILE_FUNCTIONS,
@@ -50,7 +50,7 @@ def sniff_pstats(path: Path, head: bytes) -> bool:
 
 def _load(path: Path) -> dict[Any, Any]:
     try:
-        data = path.read_bytes()
+        data = read_bytes(path, text=False)
     except OSError as err:
         raise InputError(f"cannot read file: {err.strerror}", path=path) from err
     if not data.strip():
@@ -334,6 +334,7 @@ def _int_array(values: np.ndarray[Any, Any]) -> pd.arrays.IntegerArray:
     extensions=(".prof", ".pstats"),
     priority=20,
 )
+@guard_reader
 def read_pstats(
     path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from perfnb.errors import FormatError
-from perfnb.io._common import ensure_path, register_format
+from perfnb.io._common import ensure_path, guard_reader, register_format
 from perfnb.io.profiles._json import get, load_json
 from perfnb.io.profiles._model import Frame, Profile, from_stacks, profile_run_label
 
@@ -138,6 +138,7 @@ def _evented(prof: Any, frames: list[Frame], key: str, p: Path) -> list[tuple[li
     extensions=(".speedscope.json",),
     priority=30,
 )
+@guard_reader
 def read_speedscope(
     path: str | os.PathLike[str], *, run: str | None = None, sample_interval_s: float = 0.01
 ) -> Profile:

@@ -1,0 +1,92 @@
+"""Checking the values readers convert: finite numbers, durations that cannot be negative, timestamps in range.
+
+Library conversions fail on edge values in ways that name neither file nor line (``OverflowError`` for a
+40-digit integer, ``OutOfBoundsDatetime`` for an epoch in the year 8 million, ``IntCastingNaNError`` for
+``inf``) or, worse, accept them (a response time of ``-351`` ms, ``NaN``). These helpers convert with
+``errors="coerce"`` and then report every value that is not usable as a bad row of
+:class:`~perfnb.io._common.BadLines`, so ``on_bad_lines`` decides: raise with file and line, or skip and
+count the row with its real line number.
+
+Entry points: :func:`numbers`, :func:`epoch_to_utc`, :func:`drop_bad_requests`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from perfnb.io._common import BadLines
+
+__all__ = ["drop_bad_requests", "epoch_to_utc", "numbers"]
+
+#: pandas' ``datetime64[ns]`` ends in April 2262; a tool's clock never starts before 1970.
+_EPOCH_MAX_S = 9.2e9
+_UNIT_S = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+
+
+def numbers(values: Any) -> np.ndarray:
+    """*values* as float64, anything unreadable (text, ``1e999`` overflow is kept as ``inf``) as NaN."""
+    out = pd.to_numeric(pd.Series(values, copy=False), errors="coerce")
+    return np.asarray(out, dtype="float64")
+
+
+def epoch_to_utc(values: Any, unit: Literal["s", "ms", "us", "ns"]) -> pd.Series:
+    """Epoch numbers in *unit* as UTC timestamps; NaN, infinite and out-of-range values become NaT.
+
+    ``pd.to_datetime(unit=...)`` raises ``OutOfBoundsDatetime`` for one value past 2262; here that row
+    becomes NaT, which :func:`drop_bad_requests` reports with its line.
+    """
+    num = numbers(values)
+    seconds = num * _UNIT_S[unit]
+    ok = np.isfinite(seconds) & (seconds >= 0) & (seconds < _EPOCH_MAX_S)
+    ns = np.where(ok, np.round(np.where(ok, seconds, 0) * 1e9), 0).astype("int64")
+    ts = pd.to_datetime(ns, unit="ns", utc=True)
+    return pd.Series(ts, copy=False).where(ok)
+
+
+def drop_bad_requests(
+    df: pd.DataFrame,
+    bad: BadLines,
+    lines: Sequence[int] | np.ndarray | None = None,
+    *,
+    first_line: int = 2,
+) -> pd.DataFrame:
+    """Report rows of a ``loadtest_requests`` frame whose timestamp or response time is unusable.
+
+    A missing or out-of-range timestamp, and a response time that is NaN, infinite or negative
+    (JMeter ``elapsed=-351``) are bad rows: :class:`FormatError` in ``"error"`` mode, otherwise skipped
+    and recorded with their line number. *lines* gives the line of each row; without it row *i* is
+    line ``first_line + i``.
+
+    Returns
+    -------
+    DataFrame
+        *df* without the bad rows (the same object when there are none).
+    """
+    rt = np.asarray(df["response_time_s"], dtype="float64")
+    ts_missing = np.asarray(df["timestamp"].isna())
+    rt_bad = ~np.isfinite(rt) | (rt < 0)
+    mask = ts_missing | rt_bad
+    if not mask.any():
+        return df
+    where = np.flatnonzero(mask)
+    for i in (int(k) for k in where):
+        line = int(lines[i]) if lines is not None else first_line + int(i)
+        if ts_missing[i]:
+            bad.add(
+                line,
+                "timestamp is missing or out of range",
+                expected="a time between 1970 and 2262",
+            )
+        else:
+            bad.add(
+                line,
+                "response time is not a finite, non-negative number",
+                found=float(rt[i] * 1000.0),
+                expected="milliseconds ≥ 0",
+            )
+    out: pd.DataFrame = df[~mask].reset_index(drop=True)
+    return out
