@@ -27,10 +27,12 @@ from perfnb.io._common import (
     ensure_path,
     guard_reader,
     head_bytes,
+    open_bytes,
     read_bytes,
     register_format,
     run_label,
 )
+from perfnb.io._values import drop_bad_requests, epoch_to_utc
 from perfnb.io.loadtest import REQUESTS, SUMMARY, LoadTest
 
 __all__ = [
@@ -66,14 +68,21 @@ def _sniff_summary(path: Path, head: bytes) -> bool:
 
 
 def _epoch(values: pd.Series) -> pd.Series:
+    """k6 CSV timestamps (Unix seconds in k6 ≥ 0.x, ms/µs/ns in forks, or RFC 3339) as UTC.
+
+    The unit is told from the median, so one edge value (``1e999``, a 40-digit number) cannot change
+    it for every row; values that cannot be a time become NaT and are reported as bad rows.
+    """
     num = pd.to_numeric(values, errors="coerce")
-    if num.notna().all() and len(num):
-        m = float(num.abs().max())
+    if num.notna().any() and len(num):
+        m = float(np.nanmedian(np.abs(num.to_numpy(dtype="float64"))))
         unit: Literal["s", "ms", "us", "ns"] = (
             "s" if m < 1e11 else "ms" if m < 1e14 else "us" if m < 1e17 else "ns"
         )
-        return pd.Series(pd.to_datetime(num.astype("float64"), unit=unit, utc=True))
-    parsed = pd.to_datetime(values.astype("string"), utc=True, format="ISO8601")
+        out = epoch_to_utc(num.to_numpy(dtype="float64"), unit)
+        out.index = values.index
+        return out
+    parsed = pd.to_datetime(values.astype("string"), utc=True, format="ISO8601", errors="coerce")
     return pd.Series(parsed, index=values.index)
 
 
@@ -88,6 +97,8 @@ def _frame(
     tags: dict[str, pd.Series],
     vus: pd.DataFrame,
     run: str,
+    bad: BadLines,
+    lines: Any,
 ) -> pd.DataFrame:
     label = tags.get("name")
     if label is None or label.isna().all():
@@ -111,6 +122,8 @@ def _frame(
             "error": None if err is None else _blank_na(err),
         }
     )
+    df = drop_bad_requests(df, bad, np.asarray(lines))
+    vus = vus[vus["timestamp"].notna() & np.isfinite(vus["users"].astype("float64"))]
     if len(vus):
         order = np.argsort(df["timestamp"].to_numpy(), kind="stable")
         left = df.iloc[order]
@@ -153,10 +166,13 @@ def read_k6_csv(
     bad = BadLines(on_bad_lines, path=p)
     header = head_bytes(p).lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
     names = header.decode("utf-8", "replace").strip().split(",")
-    df = csv_table(str(p), p, bad, names, has_header=True)
-    out = csv_frame(df, p, label)
+    with open_bytes(p) as fh:
+        df = csv_table(fh, p, bad, names, has_header=True)
+    out = csv_frame(df, p, label, bad)
     bad.finish(out)
-    return LoadTest(out, "k6", label, str(p))
+    lt = LoadTest(out, "k6", label, str(p))
+    bad.to_meta(lt.meta)
+    return lt
 
 
 def csv_table(
@@ -194,11 +210,20 @@ def csv_table(
     ragged.report(line_offset=line_offset)  # pyarrow numbers the source's lines from 1
     if "metric_name" not in df or "metric_value" not in df:
         raise FormatError("k6 CSV lacks metric_name/metric_value", path=p, line=1)
+    # the index holds each row's line (blank lines aside): after the header, minus the ragged rows
+    first = line_offset + (2 if has_header else 1)
+    skipped = {n + line_offset for n in ragged.rows if n >= 0}
+    lines = [n for n in range(first, first + len(df) + len(skipped)) if n not in skipped]
+    df.index = pd.Index(lines[: len(df)], dtype="int64")
     return cast("pd.DataFrame", df)
 
 
-def csv_frame(df: pd.DataFrame, p: Path, run: str) -> pd.DataFrame:
-    """The ``loadtest_requests`` frame of k6 CSV rows (``http_req_duration``; users from ``vus``)."""
+def csv_frame(df: pd.DataFrame, p: Path, run: str, bad: BadLines | None = None) -> pd.DataFrame:
+    """The ``loadtest_requests`` frame of k6 CSV rows (``http_req_duration``; users from ``vus``).
+
+    Rows with an unusable time or a NaN/negative duration go to *bad* with their line (the index).
+    """
+    bad = bad if bad is not None else BadLines("error", path=p)
     ts = _epoch(df["timestamp"])
     vmask = df["metric_name"] == "vus"
     vus = pd.DataFrame(
@@ -207,7 +232,7 @@ def csv_frame(df: pd.DataFrame, p: Path, run: str) -> pd.DataFrame:
     m = df["metric_name"] == "http_req_duration"
     d = df[m]
     tags = {c: d[c] for c in d.columns if c not in ("metric_name", "timestamp", "metric_value")}
-    return _frame(ts[m], d["metric_value"], tags, vus, run)
+    return _frame(ts[m], d["metric_value"], tags, vus, run, bad, d.index.to_numpy())
 
 
 @register_format(
@@ -232,19 +257,17 @@ def read_k6_json(
     p = ensure_path(path)
     label = run_label(p, run)
     bad = BadLines(on_bad_lines, path=p)
-    try:
-        fh = p.open("rb")
-    except OSError as err:  # pragma: no cover
-        raise FormatError(f"cannot read: {err}", path=p) from err
-    with fh:
+    with open_bytes(p) as fh:
         points = parse_ndjson(enumerate(fh, 1), bad)
     if not points.times and bad.count == 0 and not points.vus_times:
         head = head_bytes(p)
         if not head.strip():
             raise EmptyInputError("file is empty", path=p, expected="k6 NDJSON")
-    out = points.frame(p, label)
+    out = points.frame(p, label, bad)
     bad.finish(out)
-    return LoadTest(out, "k6", label, str(p))
+    lt = LoadTest(out, "k6", label, str(p))
+    bad.to_meta(lt.meta)
+    return lt
 
 
 class NdjsonPoints:
@@ -256,17 +279,15 @@ class NdjsonPoints:
         self.tags: list[dict[str, Any]] = []
         self.vus_times: list[str] = []
         self.vus: list[float] = []
+        self.lines: list[int] = []
 
-    def frame(self, p: Path, run: str) -> pd.DataFrame:
-        """The ``loadtest_requests`` frame of these points."""
+    def frame(self, p: Path, run: str, bad: BadLines | None = None) -> pd.DataFrame:
+        """The ``loadtest_requests`` frame of these points (bad times/durations go to *bad*)."""
+        bad = bad if bad is not None else BadLines("error", path=p)
         tags = pd.DataFrame(self.tags)
-        try:
-            ts = pd.Series(pd.to_datetime(self.times, utc=True, format="ISO8601"))
-            vts = pd.to_datetime(self.vus_times, utc=True, format="ISO8601")
-        except (ValueError, TypeError) as err:
-            raise FormatError(
-                f"a Point time is not RFC 3339: {err}", path=p, key="data.time"
-            ) from err
+        # a time that is not RFC 3339 (or past 2262) is NaT, reported with its line by _frame
+        ts = pd.Series(pd.to_datetime(self.times, utc=True, format="ISO8601", errors="coerce"))
+        vts = pd.to_datetime(self.vus_times, utc=True, format="ISO8601", errors="coerce")
         vus = pd.DataFrame({"timestamp": vts, "users": self.vus})
         return _frame(
             ts,
@@ -274,6 +295,8 @@ class NdjsonPoints:
             {c: tags[c] for c in tags.columns},
             vus,
             run,
+            bad,
+            self.lines,
         )
 
 
@@ -290,9 +313,12 @@ def parse_ndjson(lines: Iterable[tuple[int, bytes]], bad: BadLines) -> NdjsonPoi
             name = obj["metric"]
             data = obj["data"]
             if name == "http_req_duration":
-                out.times.append(str(data["time"]))
-                out.values.append(float(data["value"]))
+                value = float(data["value"])
+                time = str(data["time"])
+                out.times.append(time)
+                out.values.append(value)
                 out.tags.append(dict(data.get("tags") or {}))
+                out.lines.append(lineno)
             elif name == "vus":
                 out.vus_times.append(str(data["time"]))
                 out.vus.append(float(data["value"]))

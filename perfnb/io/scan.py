@@ -32,7 +32,15 @@ from typing import Any
 from perfnb.analysis.aggregate import LoadAggregate, RequestArrays
 from perfnb.engine import DEFAULT_CHUNK_BYTES, Partition, byte_ranges, check_engine, map_partitions
 from perfnb.errors import FormatError, InputError
-from perfnb.io._common import BadLines, OnBadLines, head_bytes, input_files, run_label, sniff
+from perfnb.io._common import (
+    BadLines,
+    OnBadLines,
+    guard_reader,
+    head_bytes,
+    input_files,
+    run_label,
+    sniff,
+)
 from perfnb.io.loadtest import LoadTest
 
 __all__ = ["loadtest_files", "scan_loadtest"]
@@ -57,6 +65,7 @@ class _Options:
     apdex_t_s: float = 0.5
     apdex_f_s: float | None = None
     run: str = ""
+    whole: bool = False  # gzip or UTF-16: no byte ranges, the format's reader reads the file
 
 
 def loadtest_files(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
@@ -77,6 +86,7 @@ def loadtest_files(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str
     )[0]
 
 
+@guard_reader
 def scan_loadtest(
     path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
@@ -205,6 +215,10 @@ def _plan(f: Path, o: _Options, chunk_bytes: int) -> tuple[list[Partition], _Opt
     size = f.stat().st_size
     if o.fmt in _WHOLE:
         return [Partition(str(f), 0, size)], o
+    with f.open("rb") as fh:
+        raw = fh.read(4)
+    if head_bytes(f, 4) != raw:  # gzip, a BOM or UTF-16: the bytes are not the text
+        return [Partition(str(f), 0, size)], replace(o, whole=True)
     head = head_bytes(f)
     first = head.split(b"\n", 1)[0]
     if o.fmt == "jmeter_csv":
@@ -261,14 +275,16 @@ def aggregate_partition(part: Partition, o: _Options) -> LoadAggregate:
 def _arrays(part: Partition, o: _Options, p: Path, bad: BadLines) -> RequestArrays:
     import pyarrow as pa
 
-    if o.fmt in _WHOLE:
+    if o.fmt in _WHOLE or o.whole:
         from perfnb.io._common import FORMATS
 
         lt = FORMATS[o.fmt].reader(p, on_bad_lines=o.on_bad_lines, run=o.run)
         arr = lt.arrays()
         if arr is None:  # pragma: no cover - these formats always have requests
             raise FormatError("no requests", path=p)
-        bad.lines.extend([-1] * int(lt.meta.get("skipped_rows", 0)))
+        lines = list(lt.meta.get("skipped_lines", []))
+        n = int(lt.meta.get("skipped_rows", 0))
+        bad.lines.extend(lines[:n] + [-1] * max(0, n - len(lines)))
         return arr  # type: ignore[no-any-return]
     with pa.OSFile(part.path) as fh:
         buf = fh.read_at(part.nbytes, part.start)
@@ -282,7 +298,7 @@ def _arrays(part: Partition, o: _Options, p: Path, bad: BadLines) -> RequestArra
         df = csv_table(
             pa.BufferReader(buf), p, bad, list(o.names), has_header=False, line_offset=before
         )
-        return RA.from_frame(csv_frame(df, p, o.run))
+        return RA.from_frame(csv_frame(df, p, o.run, bad))
     from perfnb.analysis.aggregate import RequestArrays as RA
     from perfnb.io.k6 import parse_ndjson
 
@@ -297,7 +313,7 @@ def _arrays(part: Partition, o: _Options, p: Path, bad: BadLines) -> RequestArra
                 err.message, path=p, line=(err.line or 0) + before, hint=err.hint
             ) from err
         raise
-    return RA.from_frame(points.frame(p, o.run))
+    return RA.from_frame(points.frame(p, o.run, bad))
 
 
 def _shifted(err: FormatError, part: Partition) -> FormatError:
