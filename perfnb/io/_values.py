@@ -12,7 +12,7 @@ Entry points: :func:`numbers`, :func:`epoch_to_utc`, :func:`drop_bad_requests`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -39,10 +39,15 @@ def epoch_to_utc(values: Any, unit: Literal["s", "ms", "us", "ns"]) -> pd.Series
     ``pd.to_datetime(unit=...)`` raises ``OutOfBoundsDatetime`` for one value past 2262; here that row
     becomes NaT, which :func:`drop_bad_requests` reports with its line.
     """
-    num = numbers(values)
-    seconds = num * _UNIT_S[unit]
-    ok = np.isfinite(seconds) & (seconds >= 0) & (seconds < _EPOCH_MAX_S)
-    ns = np.where(ok, np.round(np.where(ok, seconds, 0) * 1e9), 0).astype("int64")
+    arr = np.asarray(values)
+    if arr.dtype.kind in "iu":  # exact: integer milliseconds stay exact nanoseconds
+        factor = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[unit]
+        ok = (arr >= 0) & (arr < int(_EPOCH_MAX_S * 1e9) // factor)
+        ns = np.where(ok, arr, 0).astype("int64") * factor
+    else:
+        seconds = numbers(values) * _UNIT_S[unit]
+        ok = np.isfinite(seconds) & (seconds >= 0) & (seconds < _EPOCH_MAX_S)
+        ns = np.where(ok, np.round(np.where(ok, seconds, 0) * 1e9), 0).astype("int64")
     ts = pd.to_datetime(ns, unit="ns", utc=True)
     return pd.Series(ts, copy=False).where(ok)
 
@@ -50,7 +55,7 @@ def epoch_to_utc(values: Any, unit: Literal["s", "ms", "us", "ns"]) -> pd.Series
 def drop_bad_requests(
     df: pd.DataFrame,
     bad: BadLines,
-    lines: Sequence[int] | np.ndarray | None = None,
+    lines: Sequence[int] | np.ndarray | Callable[[int], int] | None = None,
     *,
     first_line: int = 2,
 ) -> pd.DataFrame:
@@ -59,7 +64,7 @@ def drop_bad_requests(
     A missing or out-of-range timestamp, and a response time that is NaN, infinite or negative
     (JMeter ``elapsed=-351``) are bad rows: :class:`FormatError` in ``"error"`` mode, otherwise skipped
     and recorded with their line number. *lines* gives the line of each row; without it row *i* is
-    line ``first_line + i``.
+    line ``first_line + i``; a callable maps the row index to its line.
 
     Returns
     -------
@@ -74,7 +79,10 @@ def drop_bad_requests(
         return df
     where = np.flatnonzero(mask)
     for i in (int(k) for k in where):
-        line = int(lines[i]) if lines is not None else first_line + int(i)
+        if lines is None:
+            line = first_line + i
+        else:
+            line = int(lines(i)) if callable(lines) else int(lines[i])
         if ts_missing[i]:
             bad.add(
                 line,

@@ -29,9 +29,12 @@ from perfnb.io._common import (
     ensure_path,
     guard_reader,
     head_bytes,
+    open_bytes,
+    read_bytes,
     register_format,
     run_label,
 )
+from perfnb.io._values import drop_bad_requests, epoch_to_utc
 from perfnb.io.loadtest import REQUESTS, LoadTest, const_category
 
 if TYPE_CHECKING:
@@ -149,7 +152,7 @@ def read_jmeter(
         df = _read_xml(p, bad)
     else:
         delimiter = csv_delimiter(head, delimiter)
-        if p.stat().st_size >= LAZY_BYTES:
+        if p.stat().st_size >= LAZY_BYTES and _plain(p):
             lazy = _read_lazy(
                 p, head, label, on_bad_lines, columns, delimiter, timestamp_format, timezone
             )
@@ -158,7 +161,19 @@ def read_jmeter(
         df = _read_csv(p, head, bad, columns, delimiter)
     out = _to_requests(df, p, label, bad, timestamp_format, timezone)
     bad.finish(out)
-    return LoadTest(out, "jmeter", label, str(p))
+    lt = LoadTest(out, "jmeter", label, str(p))
+    bad.to_meta(lt.meta)
+    return lt
+
+
+def _plain(p: Path) -> bool:
+    """Whether the file's bytes are its text (not gzip, UTF-16 or BOM-prefixed): byte offsets hold."""
+    try:
+        with p.open("rb") as fh:
+            raw = fh.read(4)
+    except OSError:
+        return False
+    return head_bytes(p, 4) == raw
 
 
 def _read_lazy(
@@ -188,6 +203,11 @@ def _read_lazy(
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError):
         return None
+    import pyarrow.compute as pc
+
+    el = table.column("elapsed") if "elapsed" in table.column_names else None
+    if el is not None and (el.null_count or pc.any(pc.less(el, 0)).as_py()):
+        return None  # negative or empty elapsed: the row-checking path reports each row
     arrays = core_arrays(table, p, fmt, tz, line_offset=1 if has_header else 0)
     stamp = p.stat()
 
@@ -245,6 +265,8 @@ def _has_controllers(p: Path) -> bool:
     Plain reads into one reused buffer, not a memory map: mapping the file would count every page of
     it in the process's resident memory.
     """
+    if not _plain(p):
+        return True  # compressed or transcoded: read responseMessage and look there
     pat = _TC.encode()
     block = bytearray(16 << 20)
     view = memoryview(block)
@@ -280,7 +302,8 @@ def _read_csv(
 
     names, has_header = _header(head, delimiter, columns)
     try:
-        table = _arrow_read(str(p), p, head, bad, names, has_header, delimiter)
+        source: Any = str(p) if _plain(p) else pa.BufferReader(read_bytes(p))  # gzip, UTF-16
+        table = _arrow_read(source, p, head, bad, names, has_header, delimiter)
         return _arrow_frame(table)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError):
         return _read_csv_slow(p, names, has_header, bad, delimiter)
@@ -388,6 +411,15 @@ def core_arrays(
             "column 'elapsed' is empty", path=p, line=i + 1 + line_offset, expected="milliseconds"
         )
     ms = el.to_numpy()
+    neg = np.flatnonzero(~(ms >= 0))
+    if neg.size:
+        raise FormatError(
+            "column 'elapsed' is negative or not a number",
+            path=p,
+            line=int(neg[0]) + 1 + line_offset,
+            found=ms[neg[0]],
+            expected="milliseconds ≥ 0",
+        )
     rt: np.ndarray | None = None
     if ms.dtype.kind == "i":
         exact = ms if ms.size == 0 or (ms.min() >= 0 and ms.max() <= EXACT_MAX_MS) else None
@@ -516,7 +548,7 @@ def _read_csv_slow(
 ) -> pd.DataFrame:
     if text is None:
         try:
-            text = p.read_bytes().decode("utf-8", "replace")
+            text = read_bytes(p).decode("utf-8", "replace")
         except OSError as err:  # pragma: no cover
             raise FormatError(f"cannot read: {err}", path=p) from err
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -567,31 +599,41 @@ _XML_ATTR = {
 }
 
 
+def _xml_samples(fh: Any, cols: dict[str, list[Any]]) -> None:
+    """Append the attributes of the top-level samples of the XML JTL *fh* to *cols*."""
+    depth = 0
+    # expat >= 2.4 (bundled with Python 3.11) refuses entity-expansion bombs
+    for event, elem in ET.iterparse(fh, events=("start", "end")):  # noqa: S314
+        if elem.tag not in ("httpSample", "sample"):
+            continue
+        if event == "start":
+            depth += 1
+            continue
+        depth -= 1
+        if depth == 0:  # top-level samples only; nested sub-results are not double counted
+            a = elem.attrib
+            for k, col in _XML_ATTR.items():
+                if k == "rs":
+                    continue
+                value = a.get(k)
+                if k == "rc" and value is None:
+                    value = a.get("rs")  # very old files
+                cols[col].append(value)
+            elem.clear()
+
+
 def _read_xml(p: Path, bad: BadLines) -> pd.DataFrame:
     cols: dict[str, list[Any]] = {v: [] for v in dict.fromkeys(_XML_ATTR.values())}
-    depth = 0
     try:
-        # expat >= 2.4 (bundled with Python 3.11) refuses entity-expansion bombs
-        for event, elem in ET.iterparse(str(p), events=("start", "end")):  # noqa: S314
-            if elem.tag not in ("httpSample", "sample"):
-                continue
-            if event == "start":
-                depth += 1
-                continue
-            depth -= 1
-            if depth == 0:  # top-level samples only; nested sub-results are not double counted
-                a = elem.attrib
-                for k, col in _XML_ATTR.items():
-                    if k == "rs":
-                        continue
-                    value = a.get(k)
-                    if k == "rc" and value is None:
-                        value = a.get("rs")  # very old files
-                    cols[col].append(value)
-                elem.clear()
+        with open_bytes(p, text=False) as fh:  # gzip; the XML declaration names the encoding
+            _xml_samples(fh, cols)
     except ET.ParseError as err:
         line = err.position[0]
         raise FormatError(f"XML JTL is malformed: {err}", path=p, line=line) from err
+    except (LookupError, ValueError) as err:  # an encoding= Python does not know
+        raise FormatError(
+            f"XML JTL cannot be decoded: {err}", path=p, line=1, expected="a known encoding"
+        ) from err
     n = len(cols["elapsed"])
     df = pd.DataFrame({k: v for k, v in cols.items() if len(v) == n})
     for c in ("elapsed", "bytes", "sentBytes", "allThreads", "Latency", "Connect"):
@@ -604,14 +646,13 @@ def _parse_ts(
     ts: pd.Series, p: Path, fmt: str | None, tz: str, lineno: Any = lambda i: i + 2
 ) -> pd.Series:
     s = ts.astype("string") if not pd.api.types.is_numeric_dtype(ts) else ts
-    if pd.api.types.is_integer_dtype(s):
-        ns = s.to_numpy(dtype="int64") * 1_000_000
-        return pd.Series(pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC"))
+    if pd.api.types.is_integer_dtype(s) and not s.isna().any():
+        return epoch_to_utc(s.to_numpy(dtype="int64"), "ms")  # out of range → NaT, a bad row
     if pd.api.types.is_numeric_dtype(s):
-        return pd.to_datetime(s.astype("int64"), unit="ms", utc=True)
+        return epoch_to_utc(s.to_numpy(dtype="float64"), "ms")
     num = pd.to_numeric(s, errors="coerce")
     if num.notna().all():
-        return pd.to_datetime(num.astype("int64"), unit="ms", utc=True)
+        return epoch_to_utc(num.to_numpy(dtype="float64"), "ms")
     if num.notna().any():
         i = (
             int(np.flatnonzero(num.isna().to_numpy())[0])
@@ -714,4 +755,5 @@ def _to_requests(
     frame = pd.DataFrame(out, copy=False)
     frame["source"] = const_category("jmeter", len(frame))
     frame["run"] = const_category(run, len(frame))
+    frame = drop_bad_requests(frame, bad, lineno)  # elapsed=-351, NaN, a time past 2262
     return REQUESTS.conform(frame)
