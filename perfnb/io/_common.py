@@ -37,6 +37,7 @@ from perfnb.io._files import (  # the file-opening helpers, re-exported: readers
     open_bytes,
     read_bytes,
     read_text,
+    wrap_reader_error,
 )
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "register_format",
     "run_label",
     "sniff",
+    "wrap_reader_error",
 ]
 
 OnBadLines = Literal["error", "warn", "skip"]

@@ -39,6 +39,7 @@ __all__ = [
     "open_bytes",
     "read_bytes",
     "read_text",
+    "wrap_reader_error",
 ]
 
 HEAD_SIZE = 64 * 1024
@@ -355,7 +356,7 @@ def guard_reader(func: _F) -> _F:
             raise
         except Exception as err:
             where = Path(path) if isinstance(path, (str, os.PathLike)) else None
-            wrapped = _wrap_reader_error(err, where, func.__name__)
+            wrapped = wrap_reader_error(err, where, func.__name__)
             if wrapped is None:
                 raise
             raise wrapped from err
@@ -363,7 +364,8 @@ def guard_reader(func: _F) -> _F:
     return cast("_F", wrapper)
 
 
-def _wrap_reader_error(err: Exception, path: Path | None, reader: str) -> InputError | None:
+def wrap_reader_error(err: Exception, path: Path | None, reader: str) -> InputError | None:
+    """The perfnb error :func:`guard_reader` raises for *err*, or ``None`` for a programming error."""
     if isinstance(err, OSError) and path is not None:
         return _os_error(err, path)
     if isinstance(err, RecursionError):

@@ -20,7 +20,7 @@ import pandas as pd
 
 from perfnb.io._common import BadLines
 
-__all__ = ["drop_bad_requests", "epoch_to_utc", "numbers"]
+__all__ = ["counts", "drop_bad_requests", "epoch_to_utc", "numbers"]
 
 #: pandas' ``datetime64[ns]`` ends in April 2262; a tool's clock never starts before 1970.
 _EPOCH_MAX_S = 9.2e9
@@ -31,6 +31,19 @@ def numbers(values: Any) -> np.ndarray:
     """*values* as float64, anything unreadable (text, ``1e999`` overflow is kept as ``inf``) as NaN."""
     out = pd.to_numeric(pd.Series(values, copy=False), errors="coerce")
     return np.asarray(out, dtype="float64")
+
+
+def counts(values: Any) -> pd.Series:
+    """Whole numbers (bytes, users) as nullable ``Int64``: text, ±inf, NaN, negative or > 2⁵³ become NA.
+
+    ``astype("Int64")`` raises ``TypeError``/``IntCastingNaNError`` for ``1e999`` or a 40-digit value;
+    an optional count that cannot be one is missing, not a reason to reject the row.
+    """
+    num = numbers(values)
+    ok = np.isfinite(num) & (num >= 0) & (num < 2.0**53)
+    return pd.Series(
+        pd.arrays.IntegerArray(np.where(ok, np.round(np.where(ok, num, 0)), 0).astype("int64"), ~ok)
+    )
 
 
 def epoch_to_utc(values: Any, unit: Literal["s", "ms", "us", "ns"]) -> pd.Series:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pandas as pd
 
-from perfnb.errors import EmptyInputError, FormatError
+from perfnb.errors import EmptyInputError, FormatError, PerfnbError
 from perfnb.io._common import (
     ArrowRaggedRows,
     BadLines,
@@ -33,8 +33,9 @@ from perfnb.io._common import (
     read_bytes,
     register_format,
     run_label,
+    wrap_reader_error,
 )
-from perfnb.io._values import drop_bad_requests, epoch_to_utc
+from perfnb.io._values import counts, drop_bad_requests, epoch_to_utc
 from perfnb.io.loadtest import REQUESTS, LoadTest, const_category
 
 if TYPE_CHECKING:
@@ -212,6 +213,17 @@ def _read_lazy(
     stamp = p.stat()
 
     def materialize() -> pd.DataFrame:
+        try:
+            return _materialize()
+        except PerfnbError:
+            raise
+        except Exception as err:  # runs outside read_jmeter's guard, on first access
+            wrapped = wrap_reader_error(err, p, "read_jmeter")
+            if wrapped is None:
+                raise
+            raise wrapped from err
+
+    def _materialize() -> pd.DataFrame:
         now = p.stat()
         if (now.st_size, now.st_mtime_ns) != (stamp.st_size, stamp.st_mtime_ns):
             raise FormatError(
@@ -741,7 +753,7 @@ def _to_requests(
                 out[dst] = df[src]
                 continue
             col = pd.to_numeric(df[src], errors="coerce")
-            out[dst] = col / scale if scale else col.round().astype("Int64")
+            out[dst] = col / scale if scale else counts(col).to_numpy()
     if "responseMessage" in df:
         rm = df["responseMessage"]
         if isinstance(rm.dtype, pd.CategoricalDtype):

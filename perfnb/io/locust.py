@@ -33,7 +33,7 @@ from perfnb.io._common import (
     register_format,
     run_label,
 )
-from perfnb.io._values import drop_bad_requests, epoch_to_utc
+from perfnb.io._values import counts, drop_bad_requests, epoch_to_utc
 from perfnb.io.loadtest import INTERVALS, REQUESTS, SUMMARY, LoadTest
 
 __all__ = ["locust_files", "read_locust", "read_locust_json", "read_locust_requests"]
@@ -431,8 +431,7 @@ def read_locust_requests(
         }
     )
     out = drop_bad_requests(out.reset_index(drop=True), bad, lines)
-    out["bytes"] = out["bytes"].where(np.isfinite(out["bytes"].astype("float64"))).round()
-    out["bytes"] = out["bytes"].astype("Int64")
+    out["bytes"] = counts(out["bytes"]).to_numpy()
     res = REQUESTS.conform(out)
     bad.finish(res)
     lt = LoadTest(res, "locust", label, str(p))
