@@ -12,15 +12,27 @@ Entry points: :func:`numbers`, :func:`epoch_to_utc`, :func:`drop_bad_requests`.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from perfnb.errors import EmptyInputError, FormatError
 from perfnb.io._common import BadLines
 
-__all__ = ["counts", "drop_bad_requests", "epoch_to_utc", "numbers"]
+__all__ = [
+    "bad_numbers",
+    "counts",
+    "csv_rows",
+    "drop_bad_requests",
+    "drop_rows",
+    "epoch_to_utc",
+    "numbers",
+]
 
 #: pandas' ``datetime64[ns]`` ends in April 2262; a tool's clock never starts before 1970.
 _EPOCH_MAX_S = 9.2e9
@@ -110,4 +122,83 @@ def drop_bad_requests(
                 expected="milliseconds ≥ 0",
             )
     out: pd.DataFrame = df[~mask].reset_index(drop=True)
+    return out
+
+
+def csv_rows(
+    text: str, path: Path, bad: BadLines, *, delimiter: str = ",", what: str = "a CSV file"
+) -> pd.DataFrame:
+    """The rows of a CSV text as text columns, indexed by the line each row starts on.
+
+    A row with more or fewer fields than the header is a bad row (``on_bad_lines``) with its real line
+    number: never padded with NaN, never dropped uncounted. Blank lines are skipped; CR-only line ends
+    are line ends; a field over the csv module's limit is a :class:`FormatError` with its line.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    start = 1
+    try:
+        header = next(reader, None)
+        if header is None or not any(h.strip() for h in header):
+            raise EmptyInputError("file is empty", path=path, expected=what)
+        start = reader.line_num + 1
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        for row in reader:
+            line, start = start, reader.line_num + 1
+            if not row or row == [""]:
+                continue
+            if len(row) != len(header):
+                bad.add(
+                    line,
+                    f"row has {len(row)} fields, the header {len(header)}",
+                    found=delimiter.join(row),
+                )
+                continue
+            rows.append(row)
+            lines.append(line)
+    except csv.Error as err:
+        raise FormatError(f"not a valid CSV row ({err})", path=path, line=start) from err
+    if rows:
+        df = pd.DataFrame(rows, columns=header, dtype=object)
+    else:
+        df = pd.DataFrame(columns=header, dtype=object)
+    df.index = pd.Index(lines, dtype="int64")
+    return df
+
+
+def bad_numbers(
+    df: pd.DataFrame,
+    column: str,
+    bad: BadLines,
+    *,
+    nonnegative: bool = True,
+    na: tuple[str, ...] = ("", "N/A", "NaN", "nan", "null", "NULL"),
+    unit: str = "",
+) -> np.ndarray:
+    """Mask of the rows whose *column* holds garbage, ±inf or (with *nonnegative*) a negative number.
+
+    Each is reported to *bad* with its line (the frame's index, as :func:`csv_rows` makes it). Cells in
+    *na* are missing values, not garbage.
+    """
+    raw = df[column].astype("string").str.strip()
+    num = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    missing = raw.isna().to_numpy() | raw.isin(na).fillna(False).to_numpy(dtype=bool)
+    garbage = np.isnan(num) & ~missing
+    edge = np.isinf(num) | (num < 0 if nonnegative else np.zeros(len(num), dtype=bool))
+    mask: np.ndarray = np.asarray(garbage | edge, dtype=bool)
+    for i in np.flatnonzero(mask):
+        bad.add(
+            int(df.index[int(i)]),
+            f"column {column!r} is {'not a number' if garbage[i] else 'out of range'}",
+            found=raw.iloc[int(i)],
+            expected=("a finite number ≥ 0" if nonnegative else "a finite number") + unit,
+        )
+    return mask
+
+
+def drop_rows(df: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """*df* without the rows of *mask* (the same object when none)."""
+    if not mask.any():
+        return df
+    out: pd.DataFrame = df[~mask]
     return out

@@ -12,8 +12,6 @@ the regex ``^\\d+(\\.\\d+)?%$``; ``N/A`` marks no data; history percentiles are 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import re
@@ -23,7 +21,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from perfnb.errors import EmptyInputError, FormatError, InputError
+from perfnb.errors import FormatError, InputError
 from perfnb.io._common import (
     BadLines,
     OnBadLines,
@@ -33,7 +31,7 @@ from perfnb.io._common import (
     register_format,
     run_label,
 )
-from perfnb.io._values import counts, drop_bad_requests, epoch_to_utc
+from perfnb.io._values import counts, csv_rows, drop_bad_requests, epoch_to_utc
 from perfnb.io.loadtest import INTERVALS, REQUESTS, SUMMARY, LoadTest
 
 __all__ = ["locust_files", "read_locust", "read_locust_json", "read_locust_requests"]
@@ -102,42 +100,8 @@ def _text(path: Path, encoding: str | None) -> str:
 
 
 def _csv(path: Path, encoding: str | None, bad: BadLines) -> pd.DataFrame:
-    """The rows of a Locust CSV as text columns, with ``__line__`` holding each row's line number.
-
-    Rows with more or fewer fields than the header are bad rows (``on_bad_lines``), counted with their
-    real line number: a row cut short is never padded with NaN.
-    """
-    text = _text(path, encoding)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-        if header is None or not any(h.strip() for h in header):
-            raise EmptyInputError("file is empty", path=path, expected="a Locust CSV")
-        rows: list[list[str]] = []
-        lines: list[int] = []
-        for row in reader:
-            if not row or row == [""]:
-                continue
-            if len(row) != len(header):
-                bad.add(
-                    reader.line_num,
-                    f"row has {len(row)} fields, the header {len(header)}",
-                    found=",".join(row),
-                )
-                continue
-            rows.append(row)
-            lines.append(reader.line_num)
-    except csv.Error as err:
-        raise FormatError(
-            f"not a valid CSV row ({err})", path=path, line=reader.line_num or None
-        ) from err
-    df = (
-        pd.DataFrame(rows, columns=header, dtype=object)
-        if rows
-        else pd.DataFrame(columns=header, dtype=object)
-    )
-    df.index = pd.Index(lines, dtype="int64")
-    return df
+    """The rows of a Locust CSV as text columns indexed by line (ragged rows are bad rows)."""
+    return csv_rows(_text(path, encoding), path, bad, what="a Locust CSV")
 
 
 def _num(df: pd.DataFrame, col: str, path: Path) -> pd.Series:
