@@ -148,32 +148,32 @@ def run(
         env = dict(
             os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
         )
-        stdin = jobs_file.open()
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.fuzz_targets._runner",
-                "--worker",
-                f"--mem-mb={mem_mb}",
-                f"--timeout={timeout_s}",
-            ],
-            stdin=stdin,
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=ROOT,
-        )
-        assert proc.stdout is not None
-        seen = 0
-        for line in proc.stdout:
-            out = json.loads(line)
-            case = todo[seen]
-            out.update(format=targets[case.target].format, mutation=case.mutation)
-            seen += 1
-            yield out
-        proc.wait()
-        stdin.close()
+        with (
+            jobs_file.open() as stdin,
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "tests.fuzz_targets._runner",
+                    "--worker",
+                    f"--mem-mb={mem_mb}",
+                    f"--timeout={timeout_s}",
+                ],
+                stdin=stdin,
+                stdout=subprocess.PIPE,
+                text=True,
+                env=env,
+                cwd=ROOT,
+            ) as proc,
+        ):
+            assert proc.stdout is not None
+            seen = 0
+            for line in proc.stdout:
+                out = json.loads(line)
+                case = todo[seen]
+                out.update(format=targets[case.target].format, mutation=case.mutation)
+                seen += 1
+                yield out
         if seen < len(todo):
             raise RuntimeError(f"fuzz worker exited with {proc.returncode} after {seen} cases")
 
