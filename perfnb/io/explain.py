@@ -225,19 +225,23 @@ _NUM_FIELDS = (
 
 
 def _num(node: Mapping[str, Any], name: str, key: str, path: Any) -> float:
+    """A cost, time, row or loop count: a finite number ≥ 0 (``-13``, ``Infinity``, ``1e999`` are not)."""
     v = node.get(name)
     if v is None:
         return np.nan
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        if isinstance(v, str):
-            try:
-                return float(v)
-            except ValueError:
-                pass
+    x: float | None = None
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        x = float(v) if abs(v) < 1e300 else float("inf")
+    elif isinstance(v, str):
+        try:
+            x = float(v)
+        except ValueError:
+            x = None
+    if x is None or not 0 <= x < float("inf"):
         raise FormatError(
-            f"{name!r} is {{found}}", path=path, key=key, found=v, expected="a number"
+            f"{name!r} is {{found}}", path=path, key=key, found=v, expected="a finite number ≥ 0"
         )
-    return float(v)
+    return x
 
 
 def _flatten(plan: Mapping[str, Any], key0: str, path: Any) -> dict[str, list[Any]]:
