@@ -638,7 +638,15 @@ def _read_xml(p: Path, bad: BadLines) -> pd.DataFrame:
     cols: dict[str, list[Any]] = {v: [] for v in dict.fromkeys(_XML_ATTR.values())}
     try:
         with open_bytes(p, text=False) as fh:  # gzip; the XML declaration names the encoding
-            _xml_samples(fh, cols)
+            if head_bytes(p, 4)[:1] == b"<" and not _plain(p):  # gzip, UTF-16/32 or a BOM
+                # expat trusts the declaration over the bytes: transcode, and say UTF-8
+                text = read_bytes(p)
+                text = re.sub(
+                    rb'(<\?xml[^>]*encoding=)["\'][^"\']*["\']', rb'\1"UTF-8"', text, count=1
+                )
+                _xml_samples(io.BytesIO(text), cols)
+            else:
+                _xml_samples(fh, cols)
     except ET.ParseError as err:
         line = err.position[0]
         raise FormatError(f"XML JTL is malformed: {err}", path=p, line=line) from err
@@ -713,12 +721,7 @@ def _to_requests(
         return REQUESTS.empty()
     if "timeStamp" not in df:
         raise FormatError("JTL lacks a timeStamp column", path=p, expected="timeStamp")
-    rt = df["elapsed"].astype("float64")
-    if rt.isna().any():
-        i = int(np.flatnonzero(rt.isna().to_numpy())[0])
-        raise FormatError(
-            "column 'elapsed' is empty", path=p, line=lineno(i), expected="milliseconds"
-        )
+    rt = df["elapsed"].astype("float64")  # empty, NaN or negative: bad rows (drop_bad_requests)
     if df["success"].dtype == bool:
         success = df["success"].to_numpy()
     else:

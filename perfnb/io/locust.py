@@ -25,6 +25,7 @@ from perfnb.errors import FormatError, InputError
 from perfnb.io._common import (
     BadLines,
     OnBadLines,
+    ensure_path,
     guard_reader,
     head_bytes,
     read_bytes,
@@ -57,29 +58,33 @@ def locust_files(path: str | os.PathLike[str]) -> dict[str, Path]:
     p = Path(path)
     prefix: Path | None = None
     if p.is_dir():
-        stats = sorted(p.glob("*_stats.csv"))
+        stats = sorted([*p.glob("*_stats.csv"), *p.glob("*_stats.csv.gz")])
         if stats:
-            prefix = stats[0].with_name(stats[0].name[: -len("_stats.csv")])
+            prefix = stats[0].with_name(stats[0].name.removesuffix(".gz")[: -len("_stats.csv")])
         else:
-            hist = sorted(p.glob("*_stats_history.csv"))
+            hist = sorted([*p.glob("*_stats_history.csv"), *p.glob("*_stats_history.csv.gz")])
             if hist:
-                prefix = hist[0].with_name(hist[0].name[: -len("_stats_history.csv")])
+                name = hist[0].name.removesuffix(".gz")
+                prefix = hist[0].with_name(name[: -len("_stats_history.csv")])
     else:
+        name = p.name.removesuffix(".gz")  # a rotated, compressed copy
         for suffix in sorted(_SUFFIXES.values(), key=len, reverse=True):
-            if p.name.endswith(suffix):
-                prefix = p.with_name(p.name[: -len(suffix)])
+            if name.endswith(suffix):
+                prefix = p.with_name(name[: -len(suffix)])
                 break
         else:
             prefix = p
     found: dict[str, Path] = {}
     if prefix is not None:
         for kind, suffix in _SUFFIXES.items():
-            f = prefix.with_name(prefix.name + suffix)
-            if f.is_file():
-                found[kind] = f
+            for ext in ("", ".gz"):
+                f = prefix.with_name(prefix.name + suffix + ext)
+                if f.is_file():
+                    found[kind] = f
+                    break
     folder = p if p.is_dir() else (prefix.parent if prefix is not None else None)
     if folder is not None and found and folder.is_dir():
-        for f in sorted(folder.glob("*.csv")):
+        for f in sorted([*folder.glob("*.csv"), *folder.glob("*.csv.gz")]):
             if head_bytes(f, 200).startswith(_REQ_HEAD):
                 found["requests"] = f
                 break
@@ -353,9 +358,7 @@ def read_locust_requests(
     FormatError
         On rows with a non-numeric timestamp or response time (``on_bad_lines``).
     """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("no such file", path=p)
+    p = ensure_path(path)
     label = run_label(p, run)
     bad = BadLines(on_bad_lines, path=p)
     df = _csv(p, None, bad)
@@ -428,9 +431,7 @@ def read_locust_json(path: str | os.PathLike[str], *, run: str | None = None) ->
     FormatError
         On invalid JSON or entries lacking ``num_requests``/``response_times``.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("no such file", path=p)
+    p = ensure_path(path)
     label = run_label(p, run)
     try:
         doc = json.loads(read_bytes(p))
