@@ -602,6 +602,9 @@ class LoadAggregate:
         for k in ("skipped_rows",):
             if k in self.meta or k in other.meta:
                 out.meta[k] = int(self.meta.get(k, 0)) + int(other.meta.get(k, 0))
+        if "skipped_lines" in self.meta or "skipped_lines" in other.meta:  # the first 100, in order
+            lines = [*self.meta.get("skipped_lines", []), *other.meta.get("skipped_lines", [])]
+            out.meta["skipped_lines"] = sorted(lines)[:100]
         return out
 
     __add__ = merge

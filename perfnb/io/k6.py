@@ -195,7 +195,10 @@ def csv_table(
     try:
         table = pacsv.read_csv(
             source,
-            read_options=pacsv.ReadOptions(column_names=None if has_header else names),
+            read_options=pacsv.ReadOptions(
+                column_names=None if has_header else names,
+                use_threads=ragged.handler is None,  # skipped rows get their line numbers
+            ),
             parse_options=pacsv.ParseOptions(invalid_row_handler=ragged.handler),
             convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True),
         )

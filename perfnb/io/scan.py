@@ -203,6 +203,7 @@ def scan_loadtest(
             "files": [str(f) for f in files],
             "partitions": len(parts),
             "skipped_rows": int(agg.meta.get("skipped_rows", 0)),
+            "skipped_lines": list(agg.meta.get("skipped_lines", [])),
         }
     )
     return lt
@@ -269,6 +270,7 @@ def aggregate_partition(part: Partition, o: _Options) -> LoadAggregate:
         apdex_f_s=o.apdex_f_s,
     )
     agg.meta["skipped_rows"] = bad.count
+    agg.meta["skipped_lines"] = bad.lines[:100]
     return agg
 
 

@@ -474,3 +474,17 @@ def test_real_k6_writes_gzip_that_reads_like_plain(tmp_path):
     assert gz.read_bytes()[:2] == b"\x1f\x8b"  # k6 compressed it
     lt = perfnb.read(gz)
     assert len(lt.requests) == len(read_k6_json(tmp_path / "run.json").requests) == 5
+
+
+def test_k6_csv_ragged_rows_keep_their_lines_in_skip_mode(tmp_path):
+    """pyarrow numbers skipped rows only single-threaded: skip mode reads that way (was line -1)."""
+    lines = (LT / "k6" / "run.csv").read_text().split("\n")
+    lines[9] += ",x,y"
+    lines[2000] += ",x"
+    path = tmp_path / "run.csv"
+    path.write_text("\n".join(lines))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SkippedRowsWarning)
+        assert read_k6_csv(path, on_bad_lines="skip").meta["skipped_lines"] == [10, 2001]
+        scanned = perfnb.scan_loadtest(path, on_bad_lines="skip", chunk_bytes=16384)
+    assert scanned.meta["skipped_lines"] == [10, 2001]
