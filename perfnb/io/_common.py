@@ -28,12 +28,14 @@ from perfnb.errors import (
     UnknownFormatError,
 )
 from perfnb.io._files import (  # the file-opening helpers, re-exported: readers import them from here
+    JSON_ERRORS,
     check_no_nul,
     decode_text,
     ensure_path,
     guard_reader,
     head_bytes,
     is_gzip,
+    json_problem,
     open_bytes,
     read_bytes,
     read_text,
@@ -42,6 +44,7 @@ from perfnb.io._files import (  # the file-opening helpers, re-exported: readers
 
 __all__ = [
     "FORMATS",
+    "JSON_ERRORS",
     "ArrowRaggedRows",
     "BadLines",
     "Format",
@@ -52,6 +55,7 @@ __all__ = [
     "guard_reader",
     "head_bytes",
     "is_gzip",
+    "json_problem",
     "open_bytes",
     "perfnb_attrs",
     "read",

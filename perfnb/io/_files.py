@@ -30,12 +30,14 @@ from typing import Any, BinaryIO, TypeVar, cast
 from perfnb.errors import FormatError, InputError, PerfnbError, truncate
 
 __all__ = [
+    "JSON_ERRORS",
     "check_no_nul",
     "decode_text",
     "ensure_path",
     "guard_reader",
     "head_bytes",
     "is_gzip",
+    "json_problem",
     "open_bytes",
     "read_bytes",
     "read_text",
@@ -233,7 +235,8 @@ def read_bytes(path: str | os.PathLike[str], *, text: bool = True) -> bytes:
     """The whole content of *path*, through :func:`open_bytes` (gzip, and with *text* UTF-8 without BOM).
 
     With *text*, a NUL byte raises :class:`FormatError` (a text format never holds one; a binary file or
-    a preallocated log does), so garbage is refused with its line number instead of being parsed.
+    a preallocated log does), so garbage is refused with its line number instead of being parsed, and
+    CR-only line ends become newlines.
     """
     with open_bytes(path, text=text) as fh:
         try:
@@ -242,7 +245,27 @@ def read_bytes(path: str | os.PathLike[str], *, text: bool = True) -> bytes:
             raise _os_error(err, Path(path)) from err
     if text:
         check_no_nul(data, Path(path))
+        if b"\r" in data and b"\n" not in data:  # classic Mac line ends: CR only
+            data = data.replace(b"\r", b"\n")
     return data
+
+
+#: What ``json.loads`` raises on bad input: JSONDecodeError, a ValueError for an integer of more than
+#: 4300 digits (``sys.set_int_max_str_digits``), RecursionError for deep nesting.
+JSON_ERRORS: tuple[type[Exception], ...] = (ValueError, RecursionError)
+
+
+def json_problem(err: Exception) -> tuple[str, int | None]:
+    """``(what is wrong, line)`` for an exception in :data:`JSON_ERRORS`."""
+    if isinstance(err, RecursionError):
+        return "nested too deeply", None
+    msg = getattr(err, "msg", None)
+    if isinstance(msg, str):
+        return msg, getattr(err, "lineno", None)
+    text = str(err)
+    if "digits" in text:
+        return "an integer with more than 4300 digits", None
+    return truncate(text, 120)[1:-1], None
 
 
 def check_no_nul(data: bytes, path: Path | None) -> None:
@@ -324,13 +347,15 @@ def decode_text(data: bytes, path: Path | None = None, *, encoding: str | None =
 def read_text(path: str | os.PathLike[str], *, encoding: str | None = None) -> str:
     """Read a whole text file: gzip by magic bytes, then :func:`decode_text` (BOMs, UTF-16).
 
-    A NUL byte in UTF-8 text raises :class:`FormatError` with its line.
+    A NUL byte in UTF-8 text raises :class:`FormatError` with its line; CR-only line ends become newlines.
     """
     p = ensure_path(path)
     data = read_bytes(p, text=False)
     text = decode_text(data, p, encoding=encoding)
     if "\x00" in text:
         check_no_nul(text.encode("utf-8", "surrogatepass"), p)
+    if "\r" in text and "\n" not in text:  # classic Mac line ends: CR only
+        text = text.replace("\r", "\n")
     return text
 
 

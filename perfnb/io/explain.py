@@ -30,9 +30,11 @@ import pandas as pd
 from perfnb.analysis.plans import self_times
 from perfnb.errors import EmptyInputError, FormatError, InputError
 from perfnb.io._common import (
+    JSON_ERRORS,
     ensure_path,
     guard_reader,
     head_bytes,
+    json_problem,
     read_text,
     register_format,
     run_label,
@@ -150,11 +152,11 @@ def parse_explain_text(text: str, *, path: str | os.PathLike[str] | None = None)
             continue
         try:
             doc, end = decoder.raw_decode(body, pos)
-        except json.JSONDecodeError as err:
+        except JSON_ERRORS as err:
             raise FormatError(
-                f"invalid JSON: {err.msg}",
+                f"invalid JSON: {json_problem(err)[0]}",
                 path=path,
-                line=err.lineno,
+                line=json_problem(err)[1],
                 expected="EXPLAIN (FORMAT JSON) output",
             ) from err
         except RecursionError as err:

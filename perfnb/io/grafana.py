@@ -29,7 +29,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from perfnb.errors import AssumedUnitWarning, EmptyInputError, truncate
+from perfnb.errors import AssumedUnitWarning, EmptyInputError, FormatError, truncate
 from perfnb.io._common import (
     BadLines,
     OnBadLines,
@@ -253,7 +253,13 @@ def read_grafana(
         counts = {d: header_line.count(d) for d in (";", "\t", ",")}
         delim = max(counts, key=lambda d: counts[d])
     bad = BadLines(on_bad_lines, path=p)
-    rows = list(csv.reader(io.StringIO("\n".join(lines[first:])), delimiter=delim))
+    reader = csv.reader(io.StringIO("\n".join(lines[first:])), delimiter=delim)
+    try:
+        rows = list(reader)
+    except csv.Error as err:  # a field over 128 KiB, a stray quote
+        raise FormatError(
+            f"not a valid CSV row ({err})", path=p, line=first + reader.line_num
+        ) from err
     header = [h.strip() for h in rows[0]]
     norm = [h.lower() for h in header]
     body = []

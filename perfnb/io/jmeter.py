@@ -569,6 +569,31 @@ def _read_csv_slow(
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[list[str]] = []
     lines: list[int] = []
+    try:
+        _check_rows(reader, names, has_header, bad, line_offset, rows, lines)
+    except csv.Error as err:  # a field over 128 KiB, a stray quote
+        raise FormatError(
+            f"not a valid CSV row ({err})", path=p, line=reader.line_num + line_offset
+        ) from err
+    df = pd.DataFrame(rows, columns=names)
+    df["elapsed"] = df["elapsed"].astype("float64")
+    for c in ("bytes", "sentBytes", "allThreads", "Latency", "Connect"):
+        if c in df:
+            df[c] = pd.to_numeric(df[c], errors="coerce")
+    df.attrs["_lines"] = lines
+    return df
+
+
+def _check_rows(
+    reader: Any,
+    names: list[str],
+    has_header: bool,
+    bad: BadLines,
+    line_offset: int,
+    rows: list[list[str]],
+    lines: list[int],
+) -> None:
+    """Keep the readable rows of *reader* (and their lines); report the others to *bad*."""
     for i, row in enumerate(reader):
         lineno = reader.line_num + line_offset
         if i == 0 and has_header:
@@ -589,13 +614,6 @@ def _read_csv_slow(
             continue
         rows.append(row)
         lines.append(lineno)
-    df = pd.DataFrame(rows, columns=names)
-    df["elapsed"] = df["elapsed"].astype("float64")
-    for c in ("bytes", "sentBytes", "allThreads", "Latency", "Connect"):
-        if c in df:
-            df[c] = pd.to_numeric(df[c], errors="coerce")
-    df.attrs["_lines"] = lines
-    return df
 
 
 _XML_ATTR = {

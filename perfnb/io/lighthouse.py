@@ -30,7 +30,15 @@ from typing import Any
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError, InputError
-from perfnb.io._common import ensure_path, guard_reader, read_text, register_format, run_label
+from perfnb.io._common import (
+    JSON_ERRORS,
+    ensure_path,
+    guard_reader,
+    json_problem,
+    read_text,
+    register_format,
+    run_label,
+)
 from perfnb.schema import PROVENANCE, Column, Schema, register
 
 __all__ = [
@@ -202,11 +210,11 @@ def _one(path: Path, run: str) -> tuple[dict[str, Any], list[dict[str, Any]], li
     text = read_text(path)
     try:
         lhr = json.loads(text)
-    except json.JSONDecodeError as err:
+    except JSON_ERRORS as err:
         raise FormatError(
-            f"invalid JSON: {err.msg}",
+            f"invalid JSON: {json_problem(err)[0]}",
             path=path,
-            line=err.lineno,
+            line=json_problem(err)[1],
             expected="a Lighthouse JSON report",
         ) from err
     if isinstance(lhr, Mapping) and "lhr" in lhr and isinstance(lhr["lhr"], Mapping):

@@ -29,10 +29,12 @@ import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError
 from perfnb.io._common import (
+    JSON_ERRORS,
     BadLines,
     OnBadLines,
     ensure_path,
     guard_reader,
+    json_problem,
     perfnb_attrs,
     read_bytes,
     read_text,
@@ -380,10 +382,10 @@ def read_prometheus(path: str | os.PathLike[str], *, run: str | None = None) -> 
         raise EmptyInputError("empty file", path=p, expected="a Prometheus API JSON body")
     try:
         doc = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        line = getattr(err, "lineno", None)
+    except JSON_ERRORS as err:  # UnicodeDecodeError is a ValueError
+        what, line = json_problem(err)
         raise FormatError(
-            f"not valid JSON: {getattr(err, 'msg', err)}",
+            f"not valid JSON: {what}",
             path=p,
             line=line,
             expected="a Prometheus API body",

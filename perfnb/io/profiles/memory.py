@@ -159,7 +159,14 @@ def _read_memray_csv(
         )
     rows = []
     line = 2
-    for rec in reader:
+    records = iter(reader)
+    while True:
+        try:
+            rec = next(records)
+        except StopIteration:
+            break
+        except csv.Error as err:  # a field over 128 KiB, a stray quote
+            raise FormatError(f"not a valid CSV row ({err})", path=p, line=line) from err
         n, line = line, reader.line_num + 1
         try:
             if None in rec or any(v is None for v in rec.values()):
