@@ -341,6 +341,15 @@ _TREND_KEYS = {
 }
 
 
+def _count(value: Any, p: Path, key: str) -> int:
+    """A request count of the summary: a whole number ≥ 0 (not NaN, ``1e999`` or 40 digits)."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 2**63:
+        raise FormatError("{found} is not a count", path=p, key=key, found=value, expected="≥ 0")
+    return int(value)
+
+
 @register_format(
     "k6_summary",
     description="k6 --summary-export / handleSummary JSON",
@@ -387,8 +396,10 @@ def read_k6_summary(path: str | os.PathLike[str], *, run: str | None = None) -> 
         )
     reqs = vals("http_reqs")
     failed = vals("http_req_failed")
-    n = int(reqs.get("count", dur.get("count", 0)) or 0)
-    fails = int(failed.get("passes", failed.get("matches", 0)) or 0)
+    n = _count(reqs.get("count", dur.get("count", 0)), p, "metrics.http_reqs.count")
+    fails = _count(
+        failed.get("passes", failed.get("matches", 0)), p, "metrics.http_req_failed.passes"
+    )
     row: dict[str, Any] = {
         "label": "Total",
         "requests": n,
@@ -398,6 +409,8 @@ def read_k6_summary(path: str | os.PathLike[str], *, run: str | None = None) -> 
     try:
         for k, col in _TREND_KEYS.items():
             row[col] = float(dur[k]) / 1000.0 if k in dur else np.nan
+            if not row[col] >= 0 and k in dur:  # NaN, -inf or a negative duration
+                raise ValueError(f"{k} is {dur[k]!r}")
         row["throughput_per_s"] = float(reqs.get("rate", np.nan))
     except (TypeError, ValueError) as err:
         raise FormatError(

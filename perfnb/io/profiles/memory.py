@@ -109,6 +109,14 @@ def _read_memray_stats(
             key = f"$.{name}[{i}]"
             loc = get(item, "location", str, path=p, key=key)
             value = get(item, field, (int, float), path=p, key=key)
+            if not 0 <= value < 2**63:  # also NaN, ±inf and 1e999
+                raise FormatError(
+                    "{found} is not a size or count",
+                    path=p,
+                    key=f"{key}.{field}",
+                    found=value,
+                    expected="a whole number ≥ 0",
+                )
             sites.setdefault(loc, {})[field] = value
     rows = []
     for loc, vals in sites.items():
@@ -175,7 +183,7 @@ def _read_memray_csv(
             leaf = frames[0] if frames else ["<unknown>", "", ""]
             size = float(rec["size"])
             count = int(rec["num_allocations"])
-            if not (0 <= size < float("inf")) or count < 0:
+            if not (0 <= size < float("inf")) or not 0 <= count < 2**63:
                 raise ValueError(f"size {rec['size']!r} or count {rec['num_allocations']!r}")
             rows.append(
                 {
