@@ -415,10 +415,11 @@ def test_cli_read_bad_input_exits_3_with_one_line(tmp_path, kind):
         path = tmp_path / "run.json"
         text = (LT / "step" / "run.json").read_text()
         path.write_text(re.sub(r'"num_requests": ?\d+', '"num_requests": 1e999', text, count=1))
-    result = CliRunner().invoke(cli, ["read", str(path)])
-    assert result.exit_code == 3, result.output
-    assert "Traceback" not in result.output
-    assert len(result.output.strip().splitlines()) == 1
+    for command in ("read", "check"):
+        result = CliRunner().invoke(cli, [command, str(path)])
+        assert result.exit_code == 3, result.output
+        assert "Traceback" not in result.output
+        assert len(result.output.strip().splitlines()) == 1
 
 
 def test_head_bytes_sees_through_gzip_and_utf16(tmp_path):
