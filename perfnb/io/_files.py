@@ -37,6 +37,7 @@ __all__ = [
     "guard_reader",
     "head_bytes",
     "is_gzip",
+    "is_plain",
     "json_problem",
     "open_bytes",
     "read_bytes",
@@ -266,6 +267,19 @@ def json_problem(err: Exception) -> tuple[str, int | None]:
     if "digits" in text:
         return "an integer with more than 4300 digits", None
     return truncate(text, 120)[1:-1], None
+
+
+def is_plain(path: Path) -> bool:
+    """Whether the file's bytes are its text as readers see it (not gzip, UTF-16 or BOM-prefixed).
+
+    Byte offsets and library readers that open the path themselves (pyarrow) are only right then.
+    """
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(4)
+    except OSError:
+        return False
+    return head_bytes(path, 4) == raw
 
 
 def check_no_nul(data: bytes, path: Path | None) -> None:

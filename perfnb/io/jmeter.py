@@ -29,6 +29,7 @@ from perfnb.io._common import (
     ensure_path,
     guard_reader,
     head_bytes,
+    is_plain,
     open_bytes,
     read_bytes,
     register_format,
@@ -168,13 +169,7 @@ def read_jmeter(
 
 
 def _plain(p: Path) -> bool:
-    """Whether the file's bytes are its text (not gzip, UTF-16 or BOM-prefixed): byte offsets hold."""
-    try:
-        with p.open("rb") as fh:
-            raw = fh.read(4)
-    except OSError:
-        return False
-    return head_bytes(p, 4) == raw
+    return is_plain(p)
 
 
 def _read_lazy(

@@ -27,6 +27,7 @@ from perfnb.io._common import (
     ensure_path,
     guard_reader,
     head_bytes,
+    is_plain,
     open_bytes,
     read_bytes,
     register_format,
@@ -166,8 +167,11 @@ def read_k6_csv(
     bad = BadLines(on_bad_lines, path=p)
     header = head_bytes(p).lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
     names = header.decode("utf-8", "replace").strip().split(",")
-    with open_bytes(p) as fh:
-        df = csv_table(fh, p, bad, names, has_header=True)
+    if is_plain(p):  # pyarrow reads the file itself
+        df = csv_table(str(p), p, bad, names, has_header=True)
+    else:  # gzip, UTF-16 or a BOM: through the decoding stream
+        with open_bytes(p) as fh:
+            df = csv_table(fh, p, bad, names, has_header=True)
     out = csv_frame(df, p, label, bad)
     bad.finish(out)
     lt = LoadTest(out, "k6", label, str(p))

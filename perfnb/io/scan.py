@@ -38,6 +38,7 @@ from perfnb.io._common import (
     guard_reader,
     head_bytes,
     input_files,
+    is_plain,
     run_label,
     sniff,
 )
@@ -216,9 +217,7 @@ def _plan(f: Path, o: _Options, chunk_bytes: int) -> tuple[list[Partition], _Opt
     size = f.stat().st_size
     if o.fmt in _WHOLE:
         return [Partition(str(f), 0, size)], o
-    with f.open("rb") as fh:
-        raw = fh.read(4)
-    if head_bytes(f, 4) != raw:  # gzip, a BOM or UTF-16: the bytes are not the text
+    if not is_plain(f):  # gzip, a BOM or UTF-16: the bytes are not the text
         return [Partition(str(f), 0, size)], replace(o, whole=True)
     head = head_bytes(f)
     first = head.split(b"\n", 1)[0]
