@@ -47,7 +47,7 @@ __all__ = [
 
 HEAD_SIZE = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
-#: Files smaller than this are never checked for holes.
+#: Files smaller than this are never checked for holes, and smaller holes are read.
 SPARSE_MIN_BYTES = 1024 * 1024
 
 _KINDS = (
@@ -108,13 +108,17 @@ def _refuse_sparse(p: Path, st: os.stat_result) -> None:
         raise _os_error(err, p) from err
     try:
         hole = os.lseek(fd, 0, seek_hole)
+        try:
+            data_after = os.lseek(fd, hole, os.SEEK_DATA) if hole < st.st_size else hole
+        except OSError:  # ENXIO: the hole runs to the end of the file
+            data_after = st.st_size
     except OSError:
         return  # the file system cannot tell
     finally:
         os.close(fd)
-    if hole < st.st_size:
+    if data_after - hole >= SPARSE_MIN_BYTES:  # a small hole (a tool's seek) is read as it is
         raise InputError(
-            f"is a sparse file: {st.st_size - hole:,} bytes from offset {hole:,} are a hole "
+            f"is a sparse file: {data_after - hole:,} bytes from offset {hole:,} are a hole "
             "(read back as NUL bytes)",
             path=p,
             expected="a file a tool wrote (was it preallocated or cut with truncate?)",
