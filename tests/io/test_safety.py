@@ -158,6 +158,8 @@ def test_sparse_file_is_refused_before_reading(tmp_path):
     with path.open("wb") as fh:
         fh.write((SAMPLES / "metrics" / "other" / "tidy_cpu_memory.csv").read_bytes())
         fh.truncate(1 << 30)  # 1 GiB, all but the first KiBs a hole
+    if path.stat().st_blocks * 512 >= path.stat().st_size:
+        pytest.skip("this file system does not keep holes")
     with pytest.raises(InputError, match=r"is a sparse file"):
         read_tidy_metrics(path)
 
