@@ -1,6 +1,6 @@
 """The extended bad-input harness: numeric edges, encodings, gzip, deep nesting, huge lines, CR-only line
 ends, NUL runs and special files (FIFO, folder, sparse file, /dev/zero), each case in a subprocess under a
-time limit and an address-space cap (``tests/fuzz_targets/_runner.py``).
+CPU-time limit, a wall-clock limit and an address-space cap (``tests/fuzz_targets/_runner.py``).
 
 A case passes when the reader returns or raises a :class:`perfnb.errors.PerfnbError`; any other exception
 (``MemoryError`` included), a timeout or a killed process fails it. The default run takes a seeded,
@@ -20,7 +20,7 @@ from tests.fuzz_targets._base import all_targets
 from tests.fuzz_targets._mutants import MUTATIONS, SPECIAL, Case
 from tests.fuzz_targets._runner import FAILURES, full_cases, run
 
-TIMEOUT_S = 20.0
+TIMEOUT_S = 20.0  # CPU seconds per case; a blocked case gets 60 s of wall time
 MEM_MB = 1536
 SAMPLE = 60
 

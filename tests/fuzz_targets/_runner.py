@@ -1,9 +1,11 @@
 """Run extended fuzz cases in subprocesses, each under a time limit and an address-space cap.
 
 One worker process imports perfnb and every reader once, then forks a child per case: the child caps
-its address space (``RLIMIT_AS``: what it inherited plus ``mem_mb``), calls the target's reader and
-``perfnb.read`` on the mutant, and reports what happened through a pipe. A child that does not answer
-within ``timeout_s`` is killed and counted as a hang; a child killed by a signal counts as died.
+its address space (``RLIMIT_AS``: what it inherited plus ``mem_mb``) and its CPU time (``RLIMIT_CPU``:
+``timeout_s`` seconds, so a loaded machine does not fail a case), calls the target's reader and
+``perfnb.read`` on the mutant, and reports what happened through a pipe. A child over its CPU time, or
+that does not answer within ``max(60, 3 * timeout_s)`` wall seconds (blocked on a FIFO), is a hang; a
+child killed by another signal counts as died.
 
 Outcomes: ``ok`` (read), ``perfnb`` (a :class:`perfnb.errors.PerfnbError`), and the failures ``crash``
 (any other exception, ``MemoryError`` included), ``hang`` and ``died``.
@@ -51,7 +53,9 @@ def _child(target: FuzzTarget, path: Path, mem_mb: int, timeout_s: float, wfd: i
 
     cap = _vm_size() + mem_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    signal.alarm(int(timeout_s) + 5)  # a second line of defence; the worker kills first
+    # CPU seconds, not wall time: the verdict must not depend on what else the machine runs
+    cpu = int(timeout_s)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     result: dict[str, Any] = {"status": "ok"}
     try:
         with warnings.catch_warnings():
@@ -97,13 +101,14 @@ def _worker(mem_mb: int, timeout_s: float) -> None:
         os.close(wfd)
         chunks: list[bytes] = []
         status: dict[str, Any] | None = None
-        deadline = start + timeout_s
+        wall = max(60.0, 3 * timeout_s)  # blocked without using CPU (a FIFO): wall-clock limit
+        deadline = start + wall
         while True:
             left = deadline - time.monotonic()
             ready, _, _ = select.select([rfd], [], [], max(left, 0))
             if not ready:
                 os.kill(pid, signal.SIGKILL)
-                status = {"status": "hang", "msg": f"no answer within {timeout_s:g} s"}
+                status = {"status": "hang", "msg": f"no answer within {wall:g} s"}
                 break
             chunk = os.read(rfd, 65536)
             if not chunk:
@@ -115,12 +120,15 @@ def _worker(mem_mb: int, timeout_s: float) -> None:
             text = b"".join(chunks).decode(errors="replace").strip()
             if text:
                 status = json.loads(text)
+            elif os.WIFSIGNALED(code) and os.WTERMSIG(code) == signal.SIGXCPU:
+                status = {"status": "hang", "msg": f"used more than {timeout_s:g} s of CPU"}
             else:
                 sig = os.WTERMSIG(code) if os.WIFSIGNALED(code) else None
                 status = {"status": "died", "msg": f"exit status {code}, signal {sig}"}
         status.update(
             id=job["id"],
             seconds=round(time.monotonic() - start, 3),
+            cpu_s=round(usage.ru_utime + usage.ru_stime, 3),
             maxrss_mb=round(usage.ru_maxrss / 1024, 1),
         )
         sys.stdout.write(json.dumps(status) + "\n")
@@ -187,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--mem-mb", type=int, default=1536)
-    ap.add_argument("--timeout", type=float, default=20.0)
+    ap.add_argument("--timeout", type=float, default=20.0, help="CPU seconds per case")
     ap.add_argument("--only", help="format name (e.g. k6_json)")
     ap.add_argument("--mutation", help="mutation name (e.g. numeric)")
     ap.add_argument("--seed", type=int, default=0)
@@ -204,13 +212,17 @@ def main(argv: list[str] | None = None) -> int:
         and (args.mutation is None or c.mutation == args.mutation)
     ]
     counts: dict[str, int] = {}
-    worst_s = worst_mb = 0.0
+    worst_s = worst_cpu = worst_mb = 0.0
     for out in run(todo, timeout_s=args.timeout, mem_mb=args.mem_mb):
         counts[out["status"]] = counts.get(out["status"], 0) + 1
         worst_s, worst_mb = max(worst_s, out["seconds"]), max(worst_mb, out["maxrss_mb"])
+        worst_cpu = max(worst_cpu, out["cpu_s"])
         if out["status"] in FAILURES or args.show_ok:
             print(json.dumps(out), flush=True)
-    print(f"{len(todo)} cases: {counts}; slowest {worst_s:.1f} s, peak RSS {worst_mb:.0f} MB")
+    print(
+        f"{len(todo)} cases: {counts}; slowest {worst_s:.1f} s wall, {worst_cpu:.1f} s CPU; "
+        f"peak RSS {worst_mb:.0f} MB"
+    )
     return 1 if any(counts.get(k) for k in FAILURES) else 0
 
 
