@@ -421,6 +421,13 @@ def wrap_reader_error(err: Exception, path: Path | None, reader: str) -> InputEr
             path=path,
             hint=reader,
         )
+    if isinstance(err, OverflowError):  # 1e999 into an int, a 40-digit count into int64
+        return FormatError(
+            f"a number in it is out of range ({err})",
+            path=path,
+            expected="finite numbers that fit in 64 bits",
+            hint=reader,
+        )
     input_like = isinstance(err, _INPUT_FAILURES) or type(err).__module__.startswith("pyarrow")
     if not input_like:
         return None

@@ -125,6 +125,9 @@ def _frame(
     )
     df = drop_bad_requests(df, bad, np.asarray(lines))
     vus = vus[vus["timestamp"].notna() & np.isfinite(vus["users"].astype("float64"))]
+    # pandas infers a resolution per parse (seconds for whole-second times): merge in one unit
+    df["timestamp"] = pd.DatetimeIndex(df["timestamp"]).as_unit("ns")
+    vus = vus.assign(timestamp=pd.DatetimeIndex(vus["timestamp"]).as_unit("ns"))
     if len(vus):
         order = np.argsort(df["timestamp"].to_numpy(), kind="stable")
         left = df.iloc[order]
