@@ -307,14 +307,20 @@ def _arrays(part: Partition, o: _Options, p: Path, bad: BadLines) -> RequestArra
     lines = memoryview(buf).tobytes().split(b"\n")
     try:
         points = parse_ndjson(((before + i + 1, raw) for i, raw in enumerate(lines)), bad)
+        frame = points.frame(p, o.run, bad)  # bad times/durations raise here in "error" mode
     except FormatError as err:
         if before == 0 and part.start:
             before = _lines_before(part.path, part.start)
             raise FormatError(
-                err.message, path=p, line=(err.line or 0) + before, hint=err.hint
+                err.message,
+                path=p,
+                line=(err.line or 0) + before,
+                expected=err.expected,
+                found=err.found,
+                hint=err.hint,
             ) from err
         raise
-    return RA.from_frame(points.frame(p, o.run, bad))
+    return RA.from_frame(frame)
 
 
 def _shifted(err: FormatError, part: Partition) -> FormatError:
