@@ -49,8 +49,11 @@ fmt: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix perfnb tests benchmarks notebooks data
 	$(BIN)/nbstripout notebooks/*.ipynb
 
+# jupyter lab refuses to start as root (containers, CI images) without --allow-root
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(VENV)/.installed
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT)
 
 bench: $(VENV)/.installed-dev
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -5,7 +5,9 @@ real samples over about 60 s) from the shared corpus: copy *k* is shifted by ``k
 run looks like a load test at *rps* requests per second (default 20,000 — 20,000,000 rows span 1,000 s and
 200 five-second intervals). Then times, each in a fresh interpreter with its peak RSS (best of three):
 
-* ``stream``: ``perfnb.read_loadtest(path, engine="stream").summary()`` plus ``.intervals()``;
+* ``stream``: ``perfnb.read_loadtest(path, engine="stream", intervals=True).summary()`` plus
+  ``.intervals()`` (one pass that builds both);
+* ``summary``: ``perfnb.read_loadtest(path, engine="stream").summary()`` alone (no interval histograms);
 * ``pyarrow7`` / ``pyarrow4``: ``pyarrow.csv.read_csv`` of the 7 columns the streaming engine reads
   (timeStamp, elapsed, label, success, bytes, sentBytes, allThreads) / of the 4 the summary's percentiles need;
 * ``dask``: the same as ``stream`` with ``engine="dask"`` on a ``LocalCluster`` of 2 worker processes
@@ -40,7 +42,8 @@ FOUR = "['timeStamp','elapsed','label','success']"
 CASES = {  # (setup, timed statement): setup is not timed
     "stream": (
         "import perfnb, perfnb.io.scan, pyarrow.csv",
-        "lt = perfnb.read_loadtest(PATH, engine='stream', progress=False); s = lt.summary(); "
+        "lt = perfnb.read_loadtest(PATH, engine='stream', progress=False, intervals=True); "
+        "s = lt.summary(); "
         "iv = lt.intervals(); OUT['p'] = s[['p50_s','p90_s','p95_s','p99_s']].to_numpy().tolist(); "
         "OUT['labels'] = s['label'].tolist()",
     ),
@@ -48,8 +51,13 @@ CASES = {  # (setup, timed statement): setup is not timed
         "import perfnb; from perfnb.engine import local_client; "
         "c = local_client(n_workers=2, threads_per_worker=1); "
         "c.run(__import__, 'perfnb.io.scan'); c.run(__import__, 'pyarrow.csv')",
-        "lt = perfnb.read_loadtest(PATH, engine='dask', client=c, progress=False); s = lt.summary(); "
+        "lt = perfnb.read_loadtest(PATH, engine='dask', client=c, progress=False, intervals=True); "
+        "s = lt.summary(); "
         "iv = lt.intervals(); OUT['p'] = s[['p50_s','p90_s','p95_s','p99_s']].to_numpy().tolist()",
+    ),
+    "summary": (  # summary() alone: the read builds no interval histograms (issue 20 point 5)
+        "import perfnb, perfnb.io.scan, pyarrow.csv",
+        "s = perfnb.read_loadtest(PATH, engine='stream', progress=False).summary()",
     ),
     "pyarrow7": (
         "import pyarrow.csv as c",
@@ -153,6 +161,7 @@ def main() -> None:
     print(f"stream / pyarrow (7 columns it reads) time: {st[0] / p7[0]:.2f} (goal ≤ 1.5)")
     print(f"stream / pyarrow (4 columns) time:          {st[0] / p4[0]:.2f}")
     print(f"stream peak RSS: {st[1] / 1e6:.0f} MB (goal < 1000 MB)")
+    print(f"summary() alone / summary + intervals time: {res['summary'][0] / st[0]:.2f}")
     print(f"dask (2 local workers) speed-up over stream: {st[0] / dk[0]:.2f}×")
     print(
         f"pandas engine / stream time: {res['pandas'][0] / st[0]:.2f}; memory {res['pandas'][1] / st[1]:.1f}×"

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from perfnb import cache, errors, postgres, prometheus, report
 from perfnb._version import __version__
-from perfnb.analysis.compare import compare_loadtests
-from perfnb.analysis.plans import compare_plans
-from perfnb.analysis.profiles import compare_profiles
+from perfnb.analysis.compare import compare_loadtests, compare_plans, compare_profiles
 from perfnb.analysis.trends import change_points
 from perfnb.analysis.vitals import VitalsAssessment
 from perfnb.errors import PerfnbError

@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 import pandas as pd
 
+from perfnb._secrets import redact
 from perfnb.errors import InputError, SourceError
 from perfnb.io.memcached import parse_memcached_stats
 from perfnb.io.redis import CACHE_FIELDS, CACHE_SNAPSHOTS, CacheStats, parse_redis_info
@@ -33,11 +34,11 @@ def safe_url(url: str) -> str:
     """
     parts = urlsplit(url)
     if parts.password is None:
-        return url
+        return redact(url)
     netloc = f"{parts.username or ''}:***@{parts.hostname}" + (
         f":{parts.port}" if parts.port else ""
     )
-    return parts._replace(netloc=netloc).geturl()
+    return redact(parts._replace(netloc=netloc).geturl())
 
 
 def _command(*args: str) -> bytes:

@@ -1,4 +1,4 @@
-"""The ``perfnb`` command line: ``run``, ``list``, ``inspect``, ``check``, ``read``.
+"""The ``perfnb`` command line: ``run``, ``list``, ``inspect``, ``check``, ``read``, ``flame``.
 
 Exit codes (:class:`~perfnb.report.run.ExitCode`): 0 ok, 1 findings at or above ``--fail-on``, 2 usage,
 3 input error, 4 live source unreachable, 5 notebook bug. Errors are one line on stderr, the exception's
@@ -19,6 +19,8 @@ import click
 import yaml
 
 from perfnb import errors
+from perfnb._secrets import RedactingFilter
+from perfnb.history.cli import history_cmd, history_options, record_report, record_run
 from perfnb.report.run import ExitCode
 
 __all__ = ["main"]
@@ -64,8 +66,11 @@ def _engine(func: F) -> F:
     )(func)
 
 
-def _read(path: str, engine: str, scheduler: str | None) -> Any:
-    """Read *path* with the engine asked for (a progress bar on stderr for large streamed inputs)."""
+def _read(path: str, engine: str, scheduler: str | None, *, intervals: bool | None = None) -> Any:
+    """Read *path* with the engine asked for (a progress bar on stderr for large streamed inputs).
+
+    *intervals=True* builds the per-interval histograms in the same pass (the rules need them).
+    """
     import perfnb
 
     if engine == "pandas":
@@ -75,7 +80,7 @@ def _read(path: str, engine: str, scheduler: str | None) -> Any:
         from perfnb.engine import local_client
 
         client = local_client()
-    return perfnb.scan_loadtest(path, engine=engine, client=client)
+    return perfnb.scan_loadtest(path, engine=engine, client=client, intervals=intervals)
 
 
 def _fail(err: BaseException, verbose: bool) -> int:
@@ -125,6 +130,9 @@ def cli(verbose: bool) -> None:
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:  # no password reaches a log line
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
 
 
 def _load_params(param: Sequence[tuple[str, str]], params_file: str | None) -> dict[str, Any]:
@@ -167,6 +175,7 @@ def _load_params(param: Sequence[tuple[str, str]], params_file: str | None) -> d
 @_output_dir("Parent folder of <notebook>/<UTC timestamp>/.")
 @_fail_on
 @click.option("--timeout", "timeout_s", type=float, default=None, help="Per-cell timeout, seconds.")
+@history_options
 @_guard
 def run_cmd(
     notebook: str,
@@ -175,6 +184,7 @@ def run_cmd(
     output_dir: str,
     fail_on: str,
     timeout_s: float | None,
+    **history: Any,
 ) -> None:
     """Execute NOTEBOOK (a suite name or a path) and write its report folder."""
     from perfnb.report.run import run_notebook
@@ -189,7 +199,8 @@ def run_cmd(
         click.echo(f"  {result.message}")
     else:
         click.echo(f"perfnb: {result.message}", err=True)
-    click.get_current_context().exit(int(result.exit_code))
+    code = record_run(result, output_dir=output_dir, fail_on=fail_on, **history)
+    click.get_current_context().exit(code)
 
 
 @cli.command("list")
@@ -265,7 +276,8 @@ def check_cmd(
 
     found = Findings()
     for p in paths:
-        found = found + perfnb.check(_read(p, engine, scheduler), thresholds_file=thresholds_file)
+        lt = _read(p, engine, scheduler, intervals=True)  # LT006 (capacity) needs the intervals
+        found = found + perfnb.check(lt, thresholds_file=thresholds_file)
     if as_json:
         click.echo(found.to_json())
     else:
@@ -292,6 +304,7 @@ def check_cmd(
 )
 @_output_dir("Parent of the dated report folders and index.html.")
 @_fail_on
+@history_options
 @_guard
 def report_cmd(
     profile: str | None,
@@ -304,6 +317,7 @@ def report_cmd(
     baseline_dir: str | None,
     output_dir: str,
     fail_on: str,
+    **history: Any,
 ) -> None:
     r"""Run the notebooks that apply to the given sources into a dated folder; update index.html.
 
@@ -324,12 +338,15 @@ def report_cmd(
     }
     sources = {k: v for k, v in given.items() if v}
     result = run_report(sources, output_dir=output_dir, baseline_dir=baseline_dir, fail_on=fail_on)
+    for match in result.baselines:
+        click.echo(f"perfnb: {match.describe()}", err=True)
     for run in result.runs:
         click.echo(f"  {run.notebook.stem}: {run.html}")
         if not run.ok:
             click.echo(f"perfnb: {run.notebook.stem}: {run.message}", err=True)
     click.echo(f"{result.message}; index: {result.index}")
-    click.get_current_context().exit(int(result.exit_code))
+    code = record_report(result, output_dir=output_dir, fail_on=fail_on, **history)
+    click.get_current_context().exit(code)
 
 
 @cli.command("schemas")
@@ -357,15 +374,18 @@ def schemas_cmd(readme: str | None) -> None:
 @_guard
 def demo_cmd(output_dir: str) -> None:
     """Run every notebook of the suite on the bundled sample data and say where the reports are."""
-    from perfnb.report.run import list_notebooks, run_notebook
+    from perfnb.report.run import list_notebooks
+    from perfnb.report.suite import run_concurrently
 
     notebooks = list_notebooks()
     if not notebooks:
         raise errors.ConfigError("no notebooks found")
     failed = []
-    for nb in notebooks:
-        click.echo(f"running {nb.stem} …", err=True)
-        result = run_notebook(nb, {}, output_dir=output_dir, fail_on="critical")
+    click.echo(f"running {', '.join(nb.stem for nb in notebooks)} …", err=True)
+    results = run_concurrently(
+        [(nb, {}) for nb in notebooks], output_dir=output_dir, fail_on="critical", defaults=True
+    )
+    for nb, result in zip(notebooks, results, strict=True):
         click.echo(f"  {result.html}")
         if not result.ok:
             failed.append(f"{nb.stem}: {result.message}")
@@ -376,6 +396,44 @@ def demo_cmd(output_dir: str) -> None:
         for line in failed:
             click.echo(f"perfnb: {line}", err=True)
         click.get_current_context().exit(int(ExitCode.NOTEBOOK))
+
+
+@cli.command("flame")
+@click.argument("path", type=click.Path())
+@click.option("-o", "--output", type=click.Path(), required=True, help="HTML file to write.")
+@click.option("--baseline", type=click.Path(), help="Earlier profile: adds the differential view.")
+@click.option(
+    "--min-ratio",
+    type=float,
+    default=0.001,
+    show_default=True,
+    help="Fold frames under this share of the total into their caller.",
+)
+@click.option("--speedscope", type=click.Path(), help="Also write speedscope JSON here.")
+@click.option("--folded", type=click.Path(), help="Also write folded stacks here (microseconds).")
+@_guard
+def flame_cmd(
+    path: str,
+    output: str,
+    baseline: str | None,
+    min_ratio: float,
+    speedscope: str | None,
+    folded: str | None,
+) -> None:
+    """Write PATH's interactive flame graphs (top-down, bottom-up, diff) to one offline HTML file."""
+    from perfnb.io.profiles import read_profile
+    from perfnb.plot.flame import write_flame
+
+    prof = read_profile(path)
+    base = read_profile(baseline) if baseline else None
+    out = write_flame(prof, output, baseline=base, min_ratio=min_ratio)
+    for target, write in ((speedscope, prof.to_speedscope), (folded, prof.to_folded)):
+        if target:
+            write(target)
+    click.echo(f"wrote {out}")
+
+
+cli.add_command(history_cmd)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

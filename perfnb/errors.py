@@ -34,6 +34,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from perfnb._secrets import redact
+
 __all__ = [
     "AssumedUnitWarning",
     "ConfigError",
@@ -174,15 +176,17 @@ class SourceError(PerfnbError, ConnectionError):
     Parameters
     ----------
     message
-        One line, already free of secrets (render DSNs with ``hide_password=True``).
+        One line. Passwords, tokens and credential query keys are redacted
+        (:func:`perfnb._secrets.redact`) whatever the caller passed.
     source
         What was contacted, password hidden: ``"postgresql+psycopg://app:***@db/app"``.
     """
 
     def __init__(self, message: str, *, source: str | None = None) -> None:
-        self.message = message
-        self.source = source
-        super().__init__(f"{source}: {message}" if source else message)
+        # the last line of defence: whatever a driver echoed, no password or token is kept
+        self.message = redact(message)
+        self.source = redact(source.strip()) if source is not None else None
+        super().__init__(f"{self.source}: {self.message}" if self.source else self.message)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild_source, (type(self), self.message, self.source))

@@ -14,14 +14,17 @@ is cheap.
 
 from __future__ import annotations
 
+import json
+import math
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from perfnb.errors import ConfigError, InputError, SourceError
+from perfnb._secrets import redact
+from perfnb.errors import ConfigError, InputError, SourceError, truncate
+from perfnb.explain_guard import check_statement, split_statements
 from perfnb.io.explain import Plan, plans_from_json
 from perfnb.io.pg_stat_statements import StatementStats, TableUsage, normalize_statements
 
@@ -30,34 +33,12 @@ if TYPE_CHECKING:
 
 __all__ = ["engine_from_env", "explain", "explain_queries", "table_usage", "top_statements"]
 
-_READ_ONLY = re.compile(r"^\s*(?:\(\s*)*(select|with|values|table)\b", re.IGNORECASE)
-_WRITE_WORDS = re.compile(
-    r"\b(insert|update|delete|merge|create|drop|alter|truncate|grant|revoke|copy|call|do|vacuum|"
-    r"lock|refresh|cluster|reindex|set|reset|begin|commit|rollback|for\s+update|for\s+share|into)\b",
-    re.IGNORECASE,
-)
-
-
-def _strip_comments(sql: str) -> str:
-    sql = re.sub(r"/\*.*?\*/", " ", sql, flags=re.DOTALL)
-    sql = re.sub(r"--[^\n]*", " ", sql)
-    return re.sub(r"'(?:[^']|'')*'", "''", sql)
-
-
-def _is_plain_select(sql: str) -> bool:
-    body = _strip_comments(sql)
-    return (
-        bool(_READ_ONLY.match(body))
-        and not _WRITE_WORDS.search(body)
-        and ";" not in body.strip().rstrip(";")
-    )
-
 
 def _safe_url(url: Any) -> str:
     try:
         from sqlalchemy.engine import make_url
 
-        return str(make_url(url).render_as_string(hide_password=True))
+        return redact(str(make_url(url).render_as_string(hide_password=True)))
     except Exception:
         return "(unparseable database URL)"
 
@@ -119,11 +100,26 @@ def _engine(engine_or_url: Any) -> Engine:
 def _source_error(engine: Engine, err: BaseException) -> SourceError:
     text = str(getattr(err, "orig", None) or err).strip().splitlines()
     first = text[0] if text else type(err).__name__
-    url = engine.url.render_as_string(hide_password=True)
+    url = _safe_url(engine.url)
     pw = engine.url.password
     if pw:
         first = first.replace(str(pw), "***")
-    return SourceError(first[:300], source=url)
+    return SourceError(redact(first)[:300], source=url)
+
+
+def _timeout_ms(timeout_s: float) -> int:
+    """``statement_timeout`` in whole milliseconds, never 0 (which would mean "no timeout")."""
+    try:
+        value = float(timeout_s)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(
+            "timeout_s must be a positive number of seconds",
+            found=truncate(timeout_s),
+            expected="a finite number > 0 (0 would switch statement_timeout off)",
+        )
+    return max(1, math.ceil(value * 1000))
 
 
 def explain(
@@ -139,40 +135,48 @@ def explain(
     allow_writes: bool = False,
     run: str = "live",
 ) -> Plan:
-    """EXPLAIN a statement on a live server and return its :class:`~perfnb.io.explain.Plan`.
+    """EXPLAIN one statement on a live server and return its :class:`~perfnb.io.explain.Plan`.
+
+    ``EXPLAIN ANALYZE`` executes the statement, so it is guarded three ways: PostgreSQL's own parser
+    (:func:`perfnb.explain_guard.check_statement`) accepts exactly one statement of an allowed kind; the
+    statement is sent alone over the extended query protocol, which refuses a second one; and it runs in
+    a transaction opened ``READ ONLY`` (with ``default_transaction_read_only`` on, unless *allow_writes*)
+    under a ``statement_timeout`` and a ``lock_timeout``, rolled back in ``finally`` whatever happens.
 
     Parameters
     ----------
     engine_or_url
         A SQLAlchemy engine or URL.
     sql
-        The statement, with ``:name`` bind parameters if *params* is given.
+        One statement, with ``:name`` bind parameters if *params* is given.
     analyze, buffers, verbose, settings
         EXPLAIN options (FORMAT JSON is always used).
     params
-        Bind parameters.
+        Bind parameters (sent separately from the text, never spliced into it).
     timeout_s
-        ``statement_timeout`` for the statement.
+        ``statement_timeout`` for the statement, seconds (> 0; rounded up to whole milliseconds).
     allow_writes
-        Needed for anything but a plain SELECT; the transaction is rolled back regardless.
+        Also accept INSERT, UPDATE, DELETE, MERGE and CREATE TABLE AS. They still run alone and are
+        still rolled back. Sequences are not transactional: a ``serial``/identity default advances its
+        sequence for good (explicit ``nextval``/``setval`` calls are refused).
+    run
+        Run label of the returned plan.
 
     Raises
     ------
     InputError
-        A statement that may write, without ``allow_writes=True``.
+        Not exactly one statement; a statement that may write without ``allow_writes=True``; a call
+        of a function whose effect no rollback undoes; a timeout that is not a positive number.
     SourceError
         Connection or execution failure (one line, password hidden).
     """
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
-    if not _is_plain_select(sql) and not allow_writes:
-        raise InputError(
-            "statement is not a plain SELECT",
-            found=sql[:60],
-            expected="a read-only query",
-            hint="pass allow_writes=True to EXPLAIN ANALYZE it inside a transaction that is rolled back",
-        )
+    body = check_statement(
+        sql, allow_writes=allow_writes, where=run if run != "live" else "", binds=True
+    )
+    timeout_ms = _timeout_ms(timeout_s)
     engine = _engine(engine_or_url)
     opts = ["FORMAT JSON"]
     if analyze:
@@ -183,35 +187,67 @@ def explain(
         opts.append("VERBOSE")
     if settings:
         opts.append("SETTINGS")
-    stmt = f"EXPLAIN ({', '.join(opts)}) {sql.strip().rstrip(';')}"
+    stmt = f"EXPLAIN ({', '.join(opts)}) {body}"
+    # SQLAlchemy turns :name binds into the driver's placeholders (and escapes literal %), the values
+    # travel separately.
+    compiled = text(stmt).compile(dialect=engine.dialect)
+    bound = compiled.construct_params(params or {})
     try:
         with engine.connect() as conn:
-            trans = conn.begin()
-            try:
-                if not allow_writes:
-                    conn.execute(text("SET TRANSACTION READ ONLY"))
-                conn.execute(text(f"SET LOCAL statement_timeout = {int(timeout_s * 1000)}"))
-                value = conn.execute(text(stmt), params or {}).scalar()
-            finally:
-                trans.rollback()
+            dbapi = conn.connection.driver_connection
+            if dbapi is None:  # pragma: no cover - a closed connection
+                raise SourceError("no database connection", source=_safe_url(engine.url))
+            with dbapi.cursor() as cur:
+                try:
+                    # A new transaction starts with the first statement; its settings are LOCAL.
+                    if not allow_writes:
+                        cur.execute("SET TRANSACTION READ ONLY")
+                        # session-wide, so even a smuggled COMMIT would leave the next transaction read-only;
+                        # the rollback below reverts it
+                        cur.execute("SET default_transaction_read_only = on")
+                    cur.execute(f"SET LOCAL statement_timeout = {timeout_ms}")
+                    cur.execute(f"SET LOCAL lock_timeout = {timeout_ms}")
+                    # binary=True forces the extended query protocol: one statement, or an error
+                    cur.execute(compiled.string, bound, binary=True)
+                    row = cur.fetchone()
+                finally:
+                    dbapi.rollback()
     except SQLAlchemyError as err:
         raise _source_error(engine, err) from None
-    doc = value if not isinstance(value, str) else __import__("json").loads(value)
+    except Exception as err:  # psycopg's own errors, raised on the driver connection
+        import psycopg
+
+        if isinstance(err, psycopg.Error):
+            raise _source_error(engine, err) from None
+        raise
+    value = row[0] if row else None
+    doc = value if not isinstance(value, str | bytes) else json.loads(value)
     plan = plans_from_json(doc, run=run, source="explain")[0]
-    plan.query = sql
+    plan.query = body
     return plan
 
 
 def explain_queries(engine_or_url: Any, path: str | os.PathLike[str], **kwargs: Any) -> list[Plan]:
-    """EXPLAIN every statement of a ``.sql`` file (statements separated by ``;`` at line end).
+    """EXPLAIN every statement of a ``.sql`` file, one at a time.
 
-    Keyword arguments go to :func:`explain`; each plan's run label is ``<file stem>#<n>``.
+    The file is split by PostgreSQL's parser (quotes, dollar quotes and comments understood); every
+    statement is checked as :func:`explain` checks it before the first one runs, then each runs alone. Keyword arguments go to :func:`explain`; each
+    plan's run label is ``<file stem>#<n>``.
+
+    Raises
+    ------
+    InputError
+        The file does not parse, or one of its statements is refused (the message names which).
     """
     from perfnb.io._common import read_text
 
-    text = read_text(path)
-    parts = [q.strip() for q in re.split(r";\s*(?:\n|$)", text) if q.strip()]
+    script = read_text(path)
     stem = Path(path).stem
+    parts = split_statements(script, where=str(path))
+    # every statement is checked before any runs: a file with one refused statement runs nothing
+    allow = bool(kwargs.get("allow_writes", False))
+    for k, q in enumerate(parts):
+        check_statement(q, allow_writes=allow, where=f"{path}#{k}", binds=True)
     return [explain(engine_or_url, q, run=f"{stem}#{k}", **kwargs) for k, q in enumerate(parts)]
 
 

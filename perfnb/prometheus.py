@@ -23,11 +23,12 @@ from typing import Any
 
 import pandas as pd
 
-from perfnb.errors import FormatError, SourceError
+from perfnb._secrets import redact
+from perfnb.errors import ConfigError, FormatError, SourceError
 from perfnb.io.prometheus import concat_samples, parse_api_response
 from perfnb.units import parse_duration
 
-__all__ = ["MAX_POINTS", "query", "query_range", "to_unix"]
+__all__ = ["MAX_POINTS", "query", "query_live", "query_range", "to_unix", "url_from_env"]
 
 #: Prometheus refuses ranges with more than this many steps per series.
 MAX_POINTS = 11_000
@@ -94,6 +95,7 @@ def _call(
         if "@" in urllib.parse.urlsplit(full).netloc
         else full
     )
+    shown = redact(shown)
     if urllib.parse.urlsplit(full).scheme not in ("http", "https"):
         raise SourceError(f"{shown}: only http(s) URLs are supported", source="prometheus")
     data = urllib.parse.urlencode(params).encode()
@@ -225,3 +227,72 @@ def query_range(
     out = concat_samples(frames)
     out.attrs.setdefault("perfnb", {})["requests"] = len(frames)
     return out
+
+
+def url_from_env(name: str, *, environ: dict[str, str] | None = None, what: str = "URL") -> str:
+    """The value of the environment variable *name*, or a :class:`~perfnb.errors.ConfigError` naming it.
+
+    An unset variable is a usage error (exit code 2), never a ``KeyError``; the value is never shown.
+    """
+    env = os.environ if environ is None else environ
+    value = env.get(name, "").strip() if name else ""
+    if not value:
+        raise ConfigError(
+            f"environment variable {name or '(no name given)'} is not set; it should hold the {what} "
+            "(pass the variable's NAME, never the value)"
+        )
+    return value
+
+
+def query_live(
+    url_env: str,
+    queries: str | list[str],
+    *,
+    range_s: float = 3600.0,
+    step_s: float = 15.0,
+    environ: dict[str, str] | None = None,
+    end: TimeLike | None = None,
+) -> Any:
+    """Range-query a live Prometheus for each of *queries* and return one :class:`~perfnb.Metrics`.
+
+    Fails closed: a live source that gives nothing is an error, never a report "ok" on 0 samples.
+
+    Parameters
+    ----------
+    url_env
+        NAME of the environment variable holding the Prometheus base URL.
+    queries
+        PromQL expressions, a list or one string separated by ``;``.
+    range_s, step_s
+        How far back from *end* (default now) and at what resolution.
+
+    Raises
+    ------
+    ConfigError
+        The variable is unset or no query is given (exit code 2).
+    SourceError
+        Prometheus is unreachable or refuses a query (exit code 4).
+    EmptyInputError
+        A query returns no samples (exit code 3); the message names the query.
+    """
+    import time
+
+    from perfnb.errors import EmptyInputError
+    from perfnb.io.prometheus import Metrics
+
+    url = url_from_env(url_env, environ=environ, what="Prometheus base URL")
+    items = queries.split(";") if isinstance(queries, str) else list(queries)
+    exprs = [q.strip() for q in items if q.strip()]
+    if not exprs:
+        raise ConfigError("live Prometheus mode needs at least one PromQL query (queries='q1; q2')")
+    stop = to_unix(end) if end is not None else time.time()
+    frames = []
+    for q in exprs:
+        frame = query_range(url, q, stop - range_s, stop, step_s)
+        if frame.empty:
+            raise EmptyInputError(
+                f"prometheus: query {q!r} returned no samples in the last {range_s:g} s",
+                expected="at least one sample; check the metric name, labels and time range",
+            )
+        frames.append(frame)
+    return Metrics(concat_samples(frames), source="prometheus", run="live")

@@ -1,9 +1,11 @@
 """Load an HTML file in a real headless Chromium (Debian's ``chromium``), offline, and report what it saw.
 
 A copy of the page gets a small probe script appended that records, after load, how many images there
-are and how many decoded (``naturalWidth > 0``), into an element that ``--dump-dom`` prints. Chromium runs
+are and how many decoded (``naturalWidth > 0``), how many Plotly figures there are and how many drew
+their SVG, and what typing into each flame-graph search box highlights, into an element that
+``--dump-dom`` prints. Chromium runs
 with every host name mapped to nothing, so any attempt to fetch from the network fails and shows up as a
-console error. The probe is only in the test copy; reports themselves carry no script.
+console error. The probe is only in the test copy.
 """
 
 from __future__ import annotations
@@ -22,10 +24,22 @@ PROBE = """
 window.addEventListener('load', function () {
   var imgs = Array.prototype.slice.call(document.images);
   var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
+  var plots = document.querySelectorAll('.plotly-graph-div');
+  var drawn = Array.prototype.filter.call(plots, function (p) {
+    return p.querySelector('svg.main-svg') !== null;
+  }).length;
+  var found = [];
+  document.querySelectorAll('input[type=search][id$="-search"]').forEach(function (box) {
+    box.value = 'main';
+    box.dispatchEvent(new Event('input'));
+    var info = document.getElementById(box.id.replace(/-search$/, '-count'));
+    found.push(info ? info.textContent.replace(/ /g, '_') : 'none');
+  });
   var out = document.createElement('pre');
   out.id = 'perfnb-probe';
   out.textContent = 'images=' + imgs.length + ' decoded=' + ok +
-    ' scripts=' + document.scripts.length + ' title=' + document.title;
+    ' scripts=' + document.scripts.length + ' plots=' + plots.length + ' drawn=' + drawn +
+    ' search=' + (found.join(',') || '-') + ' title=' + document.title;
   document.body.appendChild(out);
 });
 </script>
@@ -41,6 +55,9 @@ class PageResult:
     images: int
     decoded: int
     scripts: int
+    plots: int = 0
+    drawn: int = 0
+    search: tuple[str, ...] = ()
 
 
 def chromium() -> str:
@@ -80,9 +97,22 @@ def load(html_path: Path) -> PageResult:
         ]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     console = [line for line in out.stderr.splitlines() if "CONSOLE" in line]
-    m = re.search(r"images=(\d+) decoded=(\d+) scripts=(\d+)", out.stdout)
+    m = re.search(
+        r"images=(\d+) decoded=(\d+) scripts=(\d+) plots=(\d+) drawn=(\d+) search=(\S+)",
+        out.stdout,
+    )
     if out.returncode != 0 or m is None:
         raise AssertionError(
             f"chromium failed ({out.returncode}): {' '.join(cmd)}\n{out.stderr[-3000:]}"
         )
-    return PageResult(out.stdout, console, int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    search = () if m.group(6) == "-" else tuple(m.group(6).split(","))
+    return PageResult(
+        out.stdout,
+        console,
+        int(m.group(1)),
+        int(m.group(2)),
+        int(m.group(3)),
+        int(m.group(4)),
+        int(m.group(5)),
+        search,
+    )

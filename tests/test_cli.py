@@ -175,3 +175,30 @@ def test_read_and_check_with_the_streaming_engine() -> None:
     assert "aggregated requests=298" in result.output and "histogram:linear" in result.output
     result = _run("check", str(k6), "--engine", "stream", "--fail-on", "critical")
     assert result.exit_code == 1 and "LT002" in result.output  # 10 of 88 cart requests failed
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("dsn_env", "host=localhost password=hunter2"),  # libpq keyword DSN
+        ("dsn_env", "postgresql://u@h/db?password=hunter2"),  # credential in the query string
+        ("dsn_env", " postgresql://u:hunter2@h/db"),  # leading white space
+        ("dsn_env", "postgresql://u:hunter2@h/db "),
+        ("plan_path", "http://prom/x?token=hunter2"),
+        ("queries_path", "sslpassword=hunter2"),
+    ],
+)
+def test_every_secret_shape_is_refused_before_anything_is_written(name, value, tmp_path) -> None:
+    out = tmp_path / "r"
+    result = CliRunner().invoke(cli, ["run", "plan_review", "-p", name, value, "-o", str(out)])
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "hunter2" not in result.stderr + result.output
+    assert not out.exists() or not any(out.rglob("*")), "nothing is written for a refused run"
+
+
+def test_env_parameters_take_a_name_not_a_value(tmp_path) -> None:
+    result = CliRunner().invoke(
+        cli, ["run", "plan_review", "-p", "dsn_env", "db.internal:5432", "-o", str(tmp_path)]
+    )
+    assert result.exit_code == ExitCode.USAGE
+    assert "takes the NAME of an environment variable" in result.stderr

@@ -111,3 +111,29 @@ def test_every_public_error_is_listed() -> None:
     }
     assert public <= set(errors.__all__)
     assert errors.__all__ == sorted(errors.__all__)
+
+
+def test_source_errors_redact_credentials_whatever_the_caller_passed() -> None:
+    import pickle
+
+    from perfnb.errors import SourceError
+
+    err = SourceError(
+        "HTTP 401 for http://prom:9090/api/v1/query?query=up&token=abc123",
+        source=" postgresql://u:pw9@db/app?password=pw9 ",
+    )
+    assert "abc123" not in str(err) and "pw9" not in str(err)
+    assert "token=***" in str(err) and "u:***@db" in str(err)
+    assert str(pickle.loads(pickle.dumps(err))) == str(err)  # noqa: S301 - our own bytes
+
+
+def test_cli_log_lines_are_redacted(caplog) -> None:
+    import logging
+
+    from perfnb._secrets import RedactingFilter
+
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "dsn %s", ("host=h password=pw7",), None
+    )
+    assert RedactingFilter().filter(record)
+    assert record.getMessage() == "dsn host=h password=***"

@@ -125,3 +125,46 @@ def test_unreachable_and_timeout() -> None:
         assert time.time() - t < 5
     finally:
         silent.close()
+
+
+def test_live_mode_fails_closed(prom: str, monkeypatch) -> None:
+    """Issue 14: a live source that gives nothing is an error, never a report "ok" on 0 samples."""
+    from perfnb.errors import ConfigError, EmptyInputError
+
+    monkeypatch.setenv("PERFNB_TEST_PROM", prom)
+    live = perfnb.prometheus.query_live
+    metrics = live("PERFNB_TEST_PROM", "demo_requests_total; up", range_s=5, step_s=1)
+    assert set(metrics.frame["metric"].astype(str)) >= {"demo_requests_total", "up"}
+    with pytest.raises(EmptyInputError, match="'perfnb_no_such_metric' returned no samples"):
+        live("PERFNB_TEST_PROM", "up; perfnb_no_such_metric", range_s=10, step_s=1)
+    with pytest.raises(ConfigError, match="environment variable PERFNB_TEST_UNSET is not set"):
+        live("PERFNB_TEST_UNSET", "up")
+    with pytest.raises(ConfigError, match="at least one PromQL query"):
+        live("PERFNB_TEST_PROM", " ; ")
+    monkeypatch.setenv("PERFNB_TEST_DEAD", f"http://127.0.0.1:{services.free_port()}")
+    with pytest.raises(SourceError):
+        live("PERFNB_TEST_DEAD", "up")
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize(
+    ("env", "query", "code", "says"),
+    [
+        ("PERFNB_TEST_PROM", "perfnb_no_such_metric", 3, "returned no samples"),
+        ("PERFNB_TEST_UNSET", "up", 2, "PERFNB_TEST_UNSET is not set"),
+        ("PERFNB_TEST_DEAD", "up", 4, "prometheus"),
+    ],
+)
+def test_metrics_notebook_live_exit_codes(
+    prom, monkeypatch, tmp_path, env, query, code, says
+) -> None:
+    from click.testing import CliRunner
+
+    from perfnb.cli import cli
+
+    monkeypatch.setenv("PERFNB_TEST_PROM", prom)
+    monkeypatch.setenv("PERFNB_TEST_DEAD", f"http://127.0.0.1:{services.free_port()}")
+    args = ["run", "metrics_trends", "-p", "prometheus_url_env", env, "-p", "queries", query]
+    result = CliRunner().invoke(cli, [*args, "-o", str(tmp_path)])
+    assert result.exit_code == code, result.output
+    assert says in result.output

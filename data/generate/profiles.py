@@ -10,7 +10,10 @@ of the workload (a real before/after pair for ``perfnb.compare_profiles``):
 * ``lineprof_before.lprof`` (``kernprof -l -p``) and ``lineprof_before.txt`` (``python -m line_profiler``);
 * ``memray_before.stats.json`` (``memray stats --json``) and ``memray_before.csv`` (``memray transform
   csv``), from a ``memray run`` capture that is not kept;
-* ``mprof_before.dat``: memory_profiler's ``mprof run``.
+* ``mprof_before.dat``: memory_profiler's ``mprof run``;
+* ``pyspy_twoclasses.{raw.txt,speedscope.json}``: py-spy on ``profile_twoclasses.py``, where
+  ``CsvCodec.decode`` and ``JsonCodec.decode`` share a name in one file (``--only twoclasses`` makes just
+  these).
 
 py-spy needs ptrace (root, or ``kernel.yama.ptrace_scope=0``); without it those files are skipped with a
 message. The tools are in the dev extra (``pip install py-spy pyinstrument line_profiler memray memory_profiler``).
@@ -84,8 +87,25 @@ def extra_tools(py: str, wl: str) -> bool:
     return ok
 
 
+def two_classes() -> bool:
+    """py-spy raw and speedscope profiles of two classes whose methods share the name ``decode``."""
+    pyspy = _tool("py-spy")
+    if pyspy is None:
+        print("py-spy not found: pip install py-spy", file=sys.stderr)
+        return True
+    wl = str((ROOT / "data" / "generate" / "profile_twoclasses.py").relative_to(ROOT))
+    ok = True
+    for fmt, ext in (("raw", "raw.txt"), ("speedscope", "speedscope.json")):
+        target = OUT / f"pyspy_twoclasses.{ext}"
+        cmd = [pyspy, "record", "--format", fmt, "-r", "250", "-o", str(target), "--"]
+        ok &= run([*cmd, sys.executable, wl, "--seconds", "1.5"])
+    return ok
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
+    if sys.argv[1:] == ["--only", "twoclasses"]:
+        return 0 if two_classes() else 1
     py = sys.executable
     wl = str(WORKLOAD.relative_to(ROOT))
     ok = True
@@ -146,6 +166,7 @@ def main() -> int:
                 ]
             )
     ok &= extra_tools(py, wl)
+    ok &= two_classes()
     for p in sorted(OUT.iterdir()):
         print(f"{p.stat().st_size:>9}  {p.relative_to(ROOT)}")
     return 0 if ok else 1

@@ -296,6 +296,9 @@ class LoadAggregate:
     has_users: bool = False
     requests_total: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    #: builds the same aggregate *with* intervals (a second pass over the input), for an aggregate made
+    #: without them; :meth:`LoadTest.intervals` calls it on first use (set by ``scan_loadtest``)
+    rescan: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.sub_buckets * _OCTAVES > 1 << _BUCKET_BITS:
@@ -605,6 +608,10 @@ class LoadAggregate:
         if "skipped_lines" in self.meta or "skipped_lines" in other.meta:  # the first 100, in order
             lines = [*self.meta.get("skipped_lines", []), *other.meta.get("skipped_lines", [])]
             out.meta["skipped_lines"] = sorted(lines)[:100]
+        ends = [int(m["run_end_ns"]) for m in (self.meta, other.meta) if "run_end_ns" in m]
+        if ends:  # the last sample of any metric (k6), whatever order partitions merge in
+            out.meta["run_end_ns"] = max(ends)
+        out.meta.update(_merge_k6_meta(self.meta, other.meta))
         return out
 
     __add__ = merge
@@ -737,7 +744,10 @@ class LoadAggregate:
         from perfnb.io.loadtest import INTERVALS
 
         if self.iv_cell is None or self.iv_keys.size == 0:
-            raise InputError("this aggregate was built without intervals")
+            raise InputError(
+                "this aggregate was built without intervals",
+                hint="read it with intervals=True (or None: a second pass on first use)",
+            )
         ctrl_labels = np.flatnonzero(self.controllers >= np.maximum(self.count, 1))
         mids = LatencyHistogram(self.sub_buckets).values()
         key = self.iv_keys
@@ -808,6 +818,26 @@ class LoadAggregate:
         df["source"] = source
         df["run"] = run
         return INTERVALS.conform(df)
+
+
+def _merge_k6_meta(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """k6 checks (passes and fails add up, by path) and threshold expressions (a union) of two parts."""
+    out: dict[str, Any] = {}
+    if "checks" in a or "checks" in b:
+        by: dict[str, dict[str, Any]] = {}
+        for c in [*a.get("checks", []), *b.get("checks", [])]:
+            cur = by.setdefault(c["path"], {**c, "passes": 0, "fails": 0})
+            cur["passes"] += int(c["passes"])
+            cur["fails"] += int(c["fails"])
+        out["checks"] = list(by.values())
+    if "threshold_definitions" in a or "threshold_definitions" in b:
+        defs: dict[str, list[str]] = {}
+        for d in (a.get("threshold_definitions", {}), b.get("threshold_definitions", {})):
+            for metric, sources in d.items():
+                defs.setdefault(metric, [])
+                defs[metric] += [x for x in sources if x not in defs[metric]]
+        out["threshold_definitions"] = defs
+    return out
 
 
 def _exact_counts(codes: np.ndarray, ms: np.ndarray | None, nl: int) -> list[np.ndarray | None]:

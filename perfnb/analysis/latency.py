@@ -13,6 +13,7 @@ Apdex follows the Apdex standard: satisfied ≤ T, tolerating ≤ F (default F =
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,7 +25,16 @@ from perfnb.io._common import perfnb_attrs
 if TYPE_CHECKING:
     from perfnb.io.loadtest import LoadTest
 
-__all__ = ["apdex", "intervals", "jmeter_statistics", "percentile", "summarize"]
+__all__ = [
+    "apdex",
+    "apdex_from_percentiles",
+    "intervals",
+    "jmeter_statistics",
+    "locust_half_step",
+    "percentile",
+    "share_below",
+    "summarize",
+]
 
 _QS = (0.5, 0.9, 0.95, 0.99)
 
@@ -128,7 +138,9 @@ def summarize(
     """Per-label and ``Total`` summary of a load test (``loadtest_summary``).
 
     From requests when present (exact, estimator *method*; throughput = n / (max(start + elapsed) −
-    min(start)) as JMeter computes it); otherwise the tool's own statistics (``estimate="tool"``).
+    min(start)) as JMeter computes it, or n / the test-run duration when the reader found one in
+    ``lt.meta["run_duration_s"]`` — k6, whose ``http_reqs.rate`` divides by it); otherwise the tool's own
+    statistics (``estimate="tool"``).
     The ``Total`` row excludes JMeter Transaction Controller samples unless *include_controllers*.
 
     *expected_interval_s* (the interval at which each virtual user meant to send requests) corrects
@@ -164,10 +176,10 @@ def summarize(
                 run=lt.run,
             )
             perfnb_attrs(out)["apdex_t_s"] = apdex_t_s
-            return out
+            return _over_run(out, lt)
         if lt.stats is None:
             raise InputError("this load test has neither requests nor tool statistics")
-        return lt.stats
+        return _apdex_of_stats(lt, apdex_t_s, apdex_f_s)
     arr = lt.arrays()
     if arr is None:  # pragma: no cover - has_requests checked above
         raise InputError("no per-request data")
@@ -186,7 +198,7 @@ def summarize(
             method=method, include_controllers=include_controllers, source=lt.source, run=lt.run
         )
         perfnb_attrs(out)["apdex_t_s"] = apdex_t_s
-        return out
+        return _over_run(out, lt)
     start_all = arr.start_ns / 1e9  # float seconds since epoch, keeping sub-ms precision
     rt_all, ok_all, b_all, s_all = arr.rt_s, arr.ok, arr.nbytes, arr.sent
     codes = arr.codes
@@ -239,6 +251,119 @@ def summarize(
     df["run"] = lt.run
     out = SUMMARY.conform(df)
     perfnb_attrs(out)["apdex_t_s"] = apdex_t_s
+    return _over_run(out, lt)
+
+
+def locust_half_step(value_s: float) -> float:
+    """Half of Locust's rounding step at *value_s* (seconds).
+
+    Locust buckets response times to whole milliseconds below 100 ms, to 10 ms below 1 s, 100 ms below
+    10 s, then 1 s (``locust.stats``); its percentiles are bucket values.
+
+    Examples
+    --------
+    >>> locust_half_step(0.05), locust_half_step(0.25), locust_half_step(3.0)
+    (0.0005, 0.005, 0.05)
+    """
+    ms = value_s * 1000.0
+    step = 1.0 if ms < 100 else 10.0 if ms < 1000 else 100.0 if ms < 10000 else 1000.0
+    return step / 2000.0
+
+
+def share_below(
+    points: Any, x: float, half_step: Callable[[float], float] | None = None
+) -> tuple[float, float, float]:
+    """Share of requests at or below *x* from ``[quantile, value]`` points: ``(estimate, low, high)``.
+
+    The tool's percentile at *q* is the smallest value with at least a share *q* at or below it, so the
+    share at *x* lies between the largest *q* whose value is ≤ *x* and the smallest *q* whose value is
+    above it; the estimate interpolates linearly between the two. Below the minimum it is 0, at or above
+    the maximum 1 (exact; the first and last points are the exact minimum and maximum). A tool that
+    rounds response times into buckets (*half_step*: half the rounding step at a value) widens the
+    bracket by that much on each side.
+
+    Examples
+    --------
+    >>> tuple(round(v, 6) for v in share_below([[0, 0.01], [0.5, 0.02], [0.9, 0.05], [1, 0.2]], 0.035))
+    (0.7, 0.5, 0.9)
+    """
+    pts = sorted((float(v), float(q)) for q, v in points)
+    values = np.array([v for v, _ in pts])
+    qs = np.maximum.accumulate(np.array([q for _, q in pts]))
+    if x < values[0]:
+        return 0.0, 0.0, 0.0
+    if x >= values[-1]:
+        return 1.0, 1.0, 1.0
+    h = np.array([half_step(v) if half_step else 0.0 for v in values])
+    h[0] = h[-1] = 0.0  # the exact minimum and maximum
+    below = np.flatnonzero(values + h <= x)
+    above = np.flatnonzero(values - h > x)
+    lo = float(qs[below[-1]]) if below.size else 0.0
+    hi = float(qs[above[0]]) if above.size else 1.0
+    i = int(np.searchsorted(values, x, side="right"))  # values[i-1] <= x < values[i]
+    v0, v1 = values[i - 1], values[i]
+    q0, q1 = float(qs[i - 1]), float(qs[i])
+    est = q0 + (q1 - q0) * (x - v0) / (v1 - v0) if v1 > v0 else q0
+    return float(min(max(est, lo), hi)), lo, hi
+
+
+def apdex_from_percentiles(
+    points: Any,
+    failure_ratio: float,
+    t_s: float = 0.5,
+    f_s: float | None = None,
+    *,
+    half_step: Callable[[float], float] | None = None,
+) -> tuple[float, float, float]:
+    """Apdex estimated from a tool's percentiles: ``(estimate, low, high)``.
+
+    Apdex = (S(T) + S(F)) / 2 with S(x) the share of *successful* requests ≤ x. The tool's percentiles
+    cover all requests; failures (frustrated) are assumed spread like all requests for the estimate, and
+    the bounds hold whatever their latencies: ``S(x)`` lies in
+    ``[max(0, share(x) − failures), min(share(x), 1 − failures)]`` with ``share`` bracketed by the two
+    percentiles around *x* (:func:`share_below`).
+    """
+    f = 4.0 * t_s if f_s is None else f_s
+    fr = 0.0 if not np.isfinite(failure_ratio) else float(failure_ratio)
+    est = lo = hi = 0.0
+    for x in (t_s, f):
+        e, a, b = share_below(points, x, half_step)
+        est += e * (1 - fr) / 2
+        lo += max(0.0, a - fr) / 2
+        hi += min(b, 1 - fr) / 2
+    return float(min(max(est, lo), hi)), float(lo), float(hi)
+
+
+def _apdex_of_stats(lt: LoadTest, t_s: float, f_s: float | None) -> pd.DataFrame:
+    """The tool's statistics, with Apdex estimated from its percentile columns where it wrote them."""
+    stats = lt.stats
+    points = lt.meta.get("percentiles") or {}
+    if stats is None or not points:
+        return stats if stats is not None else pd.DataFrame()
+    out = stats.copy()
+    step = locust_half_step if lt.source == "locust" else None  # Locust rounds into buckets
+    est = out["estimate"].astype("string")
+    apdex = out["apdex"].to_numpy(dtype="float64").copy()
+    for i, (label, err) in enumerate(zip(out["label"], out["error_ratio"], strict=True)):
+        pts = points.get(str(label))
+        if not pts:
+            continue
+        a, lo, hi = apdex_from_percentiles(pts, float(err), t_s, f_s, half_step=step)
+        apdex[i] = a
+        est.iloc[i] = f"{est.iloc[i]}:apdex-from-percentiles±{(hi - lo) / 2:.3f}"
+    out["apdex"] = apdex
+    out["estimate"] = est.astype("category")
+    perfnb_attrs(out)["apdex_t_s"] = t_s
+    return out
+
+
+def _over_run(out: pd.DataFrame, lt: LoadTest) -> pd.DataFrame:
+    """Throughput over the test-run duration when the reader knows it (as k6 computes its rates)."""
+    duration = lt.meta.get("run_duration_s")
+    if duration is None or not np.isfinite(float(duration)) or float(duration) <= 0:
+        return out
+    out["throughput_per_s"] = out["requests"].astype("float64") / float(duration)
+    perfnb_attrs(out)["throughput"] = f"requests / run duration ({float(duration):.3f} s)"
     return out
 
 
@@ -286,6 +411,11 @@ def intervals(lt: LoadTest, *, freq: str = "5s", method: str = "linear") -> pd.D
     if not lt.has_requests:
         if lt.aggregate is not None:
             agg = lt.aggregate
+            if agg.iv_cell is None and agg.rescan is not None:
+                # read for the summary only: the intervals need a second pass (read with
+                # intervals=True to build both in one)
+                fresh = agg.rescan()
+                lt.aggregate = agg = fresh.aggregate if hasattr(fresh, "aggregate") else fresh
             if abs(pd.Timedelta(freq).total_seconds() - agg.interval_s) > 1e-9:
                 raise InputError(
                     f"this load test was aggregated in intervals of {agg.interval_s:g} s",

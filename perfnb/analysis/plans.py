@@ -1,72 +1,47 @@
 """Plan analyses: the self-time model for EXPLAIN ANALYZE trees, plan comparison, top nodes.
 
-Entry points: :func:`self_times` (used by the EXPLAIN reader; documented below), :func:`compare_plans`
-(re-exported as ``perfnb.compare_plans``), :func:`top_nodes`.
+Entry points: :func:`query_groups` (plans grouped by query: count, total/mean/max time, worst
+plan), :func:`group_hotspots` (the top nodes of the worst plan of each top group), :func:`self_times`
+(documented below), :func:`plan_change_table` (the table of
+:func:`perfnb.analysis.compare.compare_plans`), :func:`top_nodes`.
 
 How self time is computed
 -------------------------
-PostgreSQL prints, per node, ``Actual Total Time`` *T* (ms, **average per loop**, rounded to 1 µs) and
-``Actual Loops`` *L* (summed over every process that ran the node). perfnb computes:
-
-1. **Inclusive wall time** ``total_time_s = T·L / P`` where *P* is the number of processes that ran the
-   node concurrently: 1 outside a Gather / Gather Merge; inside one, the processes with loops > 0 from the
-   per-worker ``Workers`` detail (VERBOSE) plus the leader when the worker loops do not account for all
-   loops; without that detail ``min(workers_launched + 1, L)`` (so a Bitmap Index Scan run once under a
-   Parallel Bitmap Heap Scan is not divided by 3, the defect of PEV2 #696).
-2. **Children subtracted**: the node's ordinary children (Outer, Inner, Member, Subquery) and its SubPlans
-   (evaluated inside its expressions, so inside its time).
-3. **InitPlans** (not CTEs) are evaluated when their parameter is first read, so their time sits inside the
-   node that reads it, not where they are printed. The consumer is the deepest node of the attaching
-   subtree whose text fields mention the parameter (``$N`` with a word boundary up to PG16,
-   ``(InitPlan k)`` from PG17); its self time loses the InitPlan's time. No consumer → the attaching node.
-4. **CTEs** run inside the CTE Scans that pull their rows. The CTE's time is split over its scans in
-   proportion to each scan's own time (after steps 2–3), never more than that own time (FlameExplain's
-   proportional correction, with PEV2's numerator/denominator mix-up avoided); a remainder (a CTE that no
-   scan pulled, e.g. a data-modifying CTE run at end of statement) is taken from the attaching node.
-
-Every node's inclusive time is thus subtracted exactly once, so on a plan without clamping the self times
-sum exactly to the root's inclusive time.
-
-**Uncertainty.** Each printed time is ±0.5 µs, so an inclusive total is ±0.5 µs·L/P, and a self time is
-uncertain by its own term plus its subtracted children's: ``self_time_uncertainty_s``. A raw self time
-below zero (rounding × huge loop counts; workers still producing while a Gather's leader works above it)
-is **not** silently floored: ``self_time_s`` is 0, ``self_time_clamped_s`` holds the amount removed and
-``self_time_note`` says ``rounding`` (within the uncertainty), ``parallel-overlap`` (under a Gather) or
-``overlap``.
+The model (children capped by their parent's measured time with the rounding error spread over the
+many-loop children, InitPlans and CTEs moved to their consumers, Gather subtrees scaled to their
+critical path from the per-worker detail) lives with the reader, in :mod:`perfnb.io.plan_table`, which
+attributes all nodes of all plans of a file in one vectorized pass. :func:`self_times` applies it to
+one plan's columns.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from perfnb.io.plan_table import ROUNDING_S, attribute
+
 if TYPE_CHECKING:
     from perfnb.io.explain import Plan
 
-__all__ = ["ROUNDING_S", "compare_plans", "self_times", "top_nodes"]
-
-#: Half the 1 µs resolution of EXPLAIN's printed times, in seconds.
-ROUNDING_S = 0.5e-6
-
-_INITPLAN_OLD = re.compile(r"returns (\$\d+(?:,\s*\$\d+)*)")
-_INITPLAN_NEW = re.compile(r"^InitPlan (\d+)")
-
-
-def _param_patterns(subplan_name: str) -> list[re.Pattern[str]]:
-    """Regexes that find a use of an InitPlan's output in other nodes' expressions."""
-    m = _INITPLAN_OLD.search(subplan_name)
-    if m:
-        names = [p.strip() for p in m.group(1).split(",")]
-        return [re.compile(re.escape(n) + r"(?!\d)") for n in names]
-    m = _INITPLAN_NEW.match(subplan_name)
-    if m:
-        return [re.compile(r"\(InitPlan " + m.group(1) + r"\)")]
-    return []
+__all__ = [
+    "ROUNDING_S",
+    "group_hotspots",
+    "normalize_query",
+    "plan_change_table",
+    "plan_ref",
+    "query_group",
+    "query_groups",
+    "self_times",
+    "top_nodes",
+]
 
 
 def self_times(
@@ -115,99 +90,33 @@ def self_times(
     [0.001, 0.002]
     """
     n = len(parent)
-    incl = np.asarray(total_time_s, dtype="float64")
-    incl = np.where(np.isnan(incl), 0.0, incl)
-    unc_own = (
-        ROUNDING_S
-        * np.asarray(loops, dtype="float64")
-        / np.maximum(np.asarray(processes, dtype="float64"), 1.0)
-    )
-    unc_own = np.where(np.isnan(unc_own), 0.0, unc_own)
-    raw = incl.copy()
-    unc = unc_own.copy()
-    children: list[list[int]] = [[] for _ in range(n)]
+    par = [int(p) for p in parent]
+    gather = [-1] * n
     for i in range(1, n):
-        p = parent[i]
+        p = par[i]
         if p >= 0:
-            children[p].append(i)
-    initplans: list[int] = []
-    ctes: list[int] = []
-    for i in range(n):
-        p = parent[i]
-        if p < 0:
-            continue
-        if relationship[i] == "InitPlan":
-            name = subplan_name[i] or ""
-            (ctes if name.startswith("CTE ") else initplans).append(i)
-        else:
-            raw[p] -= incl[i]
-            unc[p] += unc_own[i]
-
-    def subtree(root: int) -> list[int]:
-        out, stack = [], [root]
-        while stack:
-            k = stack.pop()
-            out.append(k)
-            stack.extend(children[k])
-        return out
-
-    in_initplan = np.zeros(n, dtype=bool)
-    for i in (*initplans, *ctes):
-        for k in subtree(i):
-            if k != i:
-                in_initplan[k] = True
-    for i in initplans:
-        patterns = _param_patterns(subplan_name[i] or "")
-        own = set(subtree(i))
-        consumer = parent[i]
-        best_depth = -1
-        if patterns:
-            for k in subtree(parent[i]):
-                if k in own or depth[k] <= best_depth:
-                    continue
-                if any(pat.search(texts[k]) for pat in patterns):
-                    consumer, best_depth = k, depth[k]
-        raw[consumer] -= incl[i]
-        unc[consumer] += unc_own[i]
-    # CTEs: split over their scans in proportion to the scans' own time
-    for i in ctes:
-        name = (subplan_name[i] or "")[4:]
-        scans = [k for k in range(n) if node_type[k] == "CTE Scan" and cte_name[k] == name]
-        weights = np.array([max(raw[k], 0.0) for k in scans], dtype="float64")
-        need = incl[i]
-        total_w = float(weights.sum())
-        taken = 0.0
-        if total_w > 0 and need > 0:
-            for k, w in zip(scans, weights, strict=True):
-                share = min(w, need * w / total_w) if total_w >= need else w
-                raw[k] -= share
-                unc[k] += unc_own[i] * (share / need)
-                taken += share
-        rest = need - taken
-        if rest > 0:
-            raw[parent[i]] -= rest
-            unc[parent[i]] += unc_own[i] * (rest / need if need else 1.0)
-    clamped = np.where(raw < 0, -raw, 0.0)
-    self_s = np.where(raw < 0, 0.0, raw)
-    notes = np.empty(n, dtype=object)
-    for i in range(n):
-        if clamped[i] <= 0:
-            notes[i] = None
-        elif clamped[i] <= unc[i] * (1 + 1e-9):
-            notes[i] = "rounding"
-        elif (
-            under_gather[i]
-            or node_type[i] in ("Gather", "Gather Merge")
-            or any(node_type[c] in ("Gather", "Gather Merge") for c in children[i])
-        ):
-            notes[i] = "parallel-overlap"
-        else:
-            notes[i] = "overlap"
+            gather[i] = p if node_type[p] in ("Gather", "Gather Merge") else gather[p]
+    lp = np.asarray(loops, dtype="float64")
+    procs = np.maximum(np.nan_to_num(np.asarray(processes, dtype="float64"), nan=1.0), 1.0)
+    with np.errstate(all="ignore"):
+        per_loop = np.where(lp > 0, np.asarray(total_time_s, dtype="float64") * procs / lp, 0.0)
+    out = attribute(
+        parent=par,
+        relationship=relationship,
+        subplan_name=subplan_name,
+        cte_name=cte_name,
+        node_type=node_type,
+        depth=depth,
+        time_per_loop_s=per_loop,
+        loops=lp,
+        processes=procs,
+        gather=gather,
+        critical_s=np.full(n, np.nan),
+        texts=texts,
+    )
     return {
-        "self_time_s": self_s,
-        "self_time_uncertainty_s": unc,
-        "self_time_clamped_s": clamped,
-        "self_time_note": notes,
+        k: out[k]
+        for k in ("self_time_s", "self_time_uncertainty_s", "self_time_clamped_s", "self_time_note")
     }
 
 
@@ -258,8 +167,8 @@ def _signature(df: pd.DataFrame) -> list[str]:
     return keys
 
 
-def compare_plans(a: Plan, b: Plan) -> pd.DataFrame:
-    """What changed between two plans of the same query (the effect of an index, a setting …).
+def plan_change_table(a: Plan, b: Plan) -> pd.DataFrame:
+    """What changed between two plans of the same query, node by node (the table of ``compare_plans``).
 
     Nodes are aligned by their path of node labels (type, index, relation) from the root; nodes present in
     only one plan are reported as ``removed`` / ``added``.
@@ -277,7 +186,7 @@ def compare_plans(a: Plan, b: Plan) -> pd.DataFrame:
     >>> import perfnb
     >>> a = perfnb.read_plan("data/samples/plans/seq_scan_filter.json")
     >>> b = perfnb.read_plan("data/samples/plans/index_fixed.json")
-    >>> d = compare_plans(a, b)
+    >>> d = plan_change_table(a, b)
     >>> sorted(set(d["change"]))
     ['added', 'changed', 'removed']
     """
@@ -355,3 +264,149 @@ def _cmp_row(
         "total_time_b_s": val(y, "total_time_s"),
         "delta_self_time_s": (0.0 if pd.isna(sb) else sb) - (0.0 if pd.isna(sa) else sa),
     }
+
+
+# ------------------------------------------------------------------------------------ query groups
+
+_COMMENT = re.compile(r"/\*.*?\*/|--[^\n]*", re.S)
+_STRING = re.compile(r"(?:[EeBbXxNn]|U&)?'(?:[^']|'')*'")
+_NUMBER = re.compile(r"(?<![\w$.])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.])")
+_PARAM = re.compile(r"\$\d+")
+_LIST = re.compile(r"\(\s*\?(?:\s*,\s*\?)+\s*\)")
+
+
+def normalize_query(text: str) -> str:
+    """Query text with literals replaced by ``?`` (pg_stat_statements style), for grouping plans.
+
+    Comments go, string and number literals and ``$n`` parameters become ``?``, ``IN (?, ?, ?)``
+    lists become ``(?...)``, whitespace collapses, a trailing ``;`` goes.
+
+    Examples
+    --------
+    >>> normalize_query("SELECT id FROM orders  WHERE email = 'a@b.c' AND id IN (1, 2, 3);")
+    'SELECT id FROM orders WHERE email = ? AND id IN (?...)'
+    """
+    t = _COMMENT.sub(" ", text)
+    t = _STRING.sub("?", t)
+    t = _PARAM.sub("?", t)
+    t = _NUMBER.sub("?", t)
+    t = _LIST.sub("(?...)", t)
+    return " ".join(t.split()).rstrip(";").rstrip()
+
+
+def query_group(plan: Plan) -> str | None:
+    """The plan's query group id, or ``None`` when the plan has no query text.
+
+    ``queryid N`` from EXPLAIN VERBOSE's Query Identifier, else ``q`` + a hash of the normalized query
+    text.
+
+    Examples
+    --------
+    >>> import perfnb
+    >>> plans = perfnb.read_plans("data/samples/plans/auto_explain/workload.log")
+    >>> query_group(plans[0]) == query_group(plans[1]) != query_group(plans[7])
+    True
+    """
+    qid = plan.raw.get("Query Identifier")
+    if isinstance(qid, int) and not isinstance(qid, bool) and qid:
+        return f"queryid {qid}"
+    if not plan.query:
+        return None
+    digest = hashlib.blake2b(normalize_query(plan.query).encode(), digest_size=4).hexdigest()
+    return f"q{digest}"
+
+
+def plan_ref(plan: Plan) -> str:
+    """``file#index`` (or ``run#index``) naming one plan of a file, folder or log."""
+    name = Path(plan.path).name if plan.path else (plan.run or "plan")
+    return f"{name}#{plan.index}"
+
+
+def query_groups(plans: Sequence[Plan]) -> pd.DataFrame:
+    """Plans grouped by query: how often each ran, its total / mean / max duration, its worst plan.
+
+    Plans group by ``Query Identifier`` when EXPLAIN VERBOSE printed it, else by their query text with
+    literals normalized (:func:`normalize_query`); a plan without either is a group of its own. The
+    duration is the execution time (auto_explain: the logged duration).
+
+    Returns
+    -------
+    DataFrame
+        One row per group, largest total first: ``query_group``, ``query`` (normalized text or
+        ``None``), ``plans``, ``total_time_s``, ``mean_time_s``, ``max_time_s``, ``worst_plan``
+        (position in *plans*), ``worst_plan_ref`` (``file#index``), ``time_ratio`` (share of all
+        plans' time).
+
+    Examples
+    --------
+    >>> import perfnb
+    >>> plans = perfnb.read_plans("data/samples/plans/auto_explain/workload.log")
+    >>> g = query_groups(plans)
+    >>> int(g["plans"].sum()) == len(plans), int(g["plans"].max())
+    (True, 6)
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    for k, plan in enumerate(plans):
+        key = query_group(plan) or f"plan {plan_ref(plan)}"
+        t = plan.total_time_s
+        t = 0.0 if t != t else float(t)
+        row = rows.get(key)
+        if row is None:
+            query = normalize_query(plan.query) if plan.query else None
+            rows[key] = row = {
+                "query_group": key, "query": query, "plans": 0, "total_time_s": 0.0,
+                "max_time_s": -1.0, "worst_plan": k, "worst_plan_ref": plan_ref(plan),
+            }  # fmt: skip
+        row["plans"] += 1
+        row["total_time_s"] += t
+        if t > row["max_time_s"]:
+            row["max_time_s"] = t
+            row["worst_plan"] = k
+            row["worst_plan_ref"] = plan_ref(plan)
+    cols = ["query_group", "query", "plans", "total_time_s", "mean_time_s", "max_time_s",
+            "worst_plan", "worst_plan_ref", "time_ratio"]  # fmt: skip
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    out = pd.DataFrame(list(rows.values()))
+    out["mean_time_s"] = out["total_time_s"] / out["plans"]
+    total = float(out["total_time_s"].sum())
+    out["time_ratio"] = out["total_time_s"] / total if total > 0 else np.nan
+    out = out.sort_values(["total_time_s", "plans"], ascending=False, kind="stable")
+    out["query"] = out["query"].astype("string")
+    return out[cols].reset_index(drop=True)
+
+
+def group_hotspots(plans: Sequence[Plan], *, top: int = 3, n: int = 5) -> pd.DataFrame:
+    """Where the worst plan of each of the *top* query groups spends its time (its *n* top nodes).
+
+    Returns
+    -------
+    DataFrame
+        One row per node: ``query_group``, ``plans`` (in the group), ``group_time_s`` (total),
+        ``worst_plan_ref``, ``plan_time_s`` (the worst plan's time), ``label``, ``self_time_s``,
+        ``self_ratio`` (of the worst plan), ``loops``.
+
+    Examples
+    --------
+    >>> import perfnb
+    >>> plans = perfnb.read_plans("data/samples/plans/auto_explain/workload.log")
+    >>> h = group_hotspots(plans, top=2, n=1)
+    >>> h["query_group"].nunique(), len(h)
+    (2, 2)
+    """
+    groups = query_groups(plans).head(top)
+    frames = []
+    for g in groups.to_dict("records"):
+        plan = plans[int(g["worst_plan"])]
+        nodes = top_nodes(plan, n)
+        nodes.insert(0, "plan_time_s", plan.total_time_s)
+        nodes.insert(0, "worst_plan_ref", g["worst_plan_ref"])
+        nodes.insert(0, "group_time_s", g["total_time_s"])
+        nodes.insert(0, "plans", g["plans"])
+        nodes.insert(0, "query_group", g["query_group"])
+        frames.append(nodes)
+    cols = ["query_group", "plans", "group_time_s", "worst_plan_ref", "plan_time_s", "label",
+            "self_time_s", "self_ratio", "loops"]  # fmt: skip
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    return pd.concat(frames, ignore_index=True)[cols]

@@ -21,11 +21,12 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 
+from perfnb.analysis._diff import Diff
 from perfnb.io.profiles._model import Profile, normalize_file
 
 __all__ = [
@@ -67,6 +68,9 @@ _WAIT = (
 _STDLIB = re.compile(r"(?:/lib/python\d+(?:\.\d+)?/|python\d+\.zip|\\Lib\\|^<frozen )")
 _STDLIB_NAMES = frozenset(getattr(sys, "stdlib_module_names", ())) - {"__main__"}
 _LIB = re.compile(r"(?:site-packages|dist-packages)[/\\]")
+# a Windows CPython's standard library: C:\Python311\lib\json\decoder.py ("Lib" or "lib"); the next
+# component must be a standard-library module so that a project's own lib\ folder stays "own"
+_WIN_LIB = re.compile(r"[/\\][Ll][Ii][Bb][/\\]([A-Za-z_]\w*)(?:\.py[cw]?)?(?:[/\\]|$)")
 
 
 def _origin(function: str, file: str, annotation: str) -> str:
@@ -79,6 +83,9 @@ def _origin(function: str, file: str, annotation: str) -> str:
     if _LIB.search(file):
         return "library"
     if _STDLIB.search(file):
+        return "stdlib"
+    win = _WIN_LIB.search(file)
+    if win is not None and win.group(1) in _STDLIB_NAMES:
         return "stdlib"
     if not file.startswith(("/", "\\")) and ":" not in file[:3]:
         # sampling profilers shorten stdlib paths to "json/encoder.py", "threading.py"
@@ -305,14 +312,63 @@ def call_tree(
     return df
 
 
-@dataclass
-class ProfileDiff:
-    """The result of :func:`compare_profiles`: a per-function table plus the two profiles."""
+@dataclass(repr=False)
+class ProfileDiff(Diff):
+    """The result of :func:`compare_profiles`: a per-function table plus the two profiles.
 
+    Shares the :class:`~perfnb.analysis._diff.Diff` protocol. The verdict is ``regression`` when the
+    total or one function's self time grew by more than ``min_effect_ratio`` of the baseline total
+    (1 %, PR006's default), ``improvement`` when the total fell by as much, else ``no significant change``.
+    One profile per side has no spread, so there is no confidence interval.
+    """
+
+    kind: ClassVar[str] = "profile"
     table: pd.DataFrame
     before: Profile
     after: Profile
     normalize: str
+    min_effect_ratio: float = 0.01
+
+    @property
+    def baseline_run(self) -> str:
+        """Run label of the baseline profile."""
+        return str(self.before.run)
+
+    @property
+    def candidate_run(self) -> str:
+        """Run label of the candidate profile."""
+        return str(self.after.run)
+
+    @property
+    def method(self) -> str:  # type: ignore[override]
+        """How the functions were compared."""
+        how = "shares of total time" if self.normalize == "total" else "seconds as measured"
+        return f"self time per function, {how}; one profile per side, no confidence interval"
+
+    @property
+    def verdict(self) -> str:
+        """``regression``, ``improvement`` or ``no significant change`` (see the class docstring)."""
+        t0, t1 = self.before.total_time_s, self.after.total_time_s
+        if not t0:
+            return "inconclusive"
+        limit = self.min_effect_ratio * t0
+        grew = self.table["delta_s"].max() if len(self.table) else 0.0
+        if (self.normalize == "none" and t1 - t0 > limit) or grew > limit:
+            return "regression"
+        if self.normalize == "none" and t0 - t1 > limit:
+            return "improvement"
+        return "no significant change"
+
+    @property
+    def headline(self) -> str:
+        """Total time before → after and the function whose self time grew most."""
+        t0, t1 = self.before.total_time_s, self.after.total_time_s
+        text = f"total {t0:.3f} s → {t1:.3f} s" + (f" ({(t1 - t0) / t0:+.0%})" if t0 else "")
+        reg = self.regressions(1)
+        if len(reg) and reg.iloc[0]["delta_s"] > 0:
+            r = reg.iloc[0]
+            text += f"; most grown: {r['function']} ({r['file']}) {r['delta_s']:+.3f} s"
+        return text
 
     def __repr__(self) -> str:
         st = self.table["status"].value_counts()
@@ -360,13 +416,38 @@ def _by_key(f: pd.DataFrame, match_lines: bool) -> pd.DataFrame:
     )
 
 
+def _pair_qualified(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, str]:
+    """Pair bare keys with qualified ones across the two sides.
+
+    An unmatched bare key (pstats: ``file:decode``) maps to the one qualified key of the same file and
+    name on the other side (``file:JSONDecoder.decode``), in both directions; ambiguous names stay apart.
+    """
+
+    def base(key: str) -> str:
+        file, _, name = key.rpartition(":")
+        return key if name.startswith("<") else f"{file}:{name.rsplit('.', 1)[-1]}"
+
+    out: dict[str, str] = {}
+    for src, dst in ((a, b), (b, a)):
+        gone = [k for k in src.index if k not in dst.index and k == base(k)]
+        cands: dict[str, list[str]] = {}
+        for k in dst.index:
+            if k not in src.index and base(k) != k:
+                cands.setdefault(base(k), []).append(k)
+        for k in gone:
+            if len(cands.get(k, ())) == 1:
+                out[k if src is a else cands[k][0]] = cands[k][0] if src is a else k
+    return out
+
+
 def _pair_moved(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, str]:
     """Unmatched before-keys → after-keys with the same bare name, when the name is unique on both sides."""
     gone = [k for k in a.index if k not in b.index]
     came = [k for k in b.index if k not in a.index]
 
     def bare(key: str) -> str:
-        return key.rsplit(":", 1)[-1]
+        name = key.rsplit(":", 1)[-1]
+        return name if name.startswith("<") else name.rsplit(".", 1)[-1]
 
     def unique(keys: list[str]) -> dict[str, str]:
         seen: dict[str, list[str]] = {}
@@ -416,6 +497,9 @@ def compare_profiles(
         raise ValueError(f"normalize={normalize!r}; expected 'none' or 'total'")
     a = _by_key(before.functions, match_lines)
     b = _by_key(after.functions, match_lines)
+    qual = _pair_qualified(a, b)
+    if qual:
+        a = a.rename(index=qual)
     moved = _pair_moved(a, b) if match_moved else {}
     if moved:
         a = a.rename(index=moved)

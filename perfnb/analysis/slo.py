@@ -394,19 +394,25 @@ def load_balance(
     p95_s: Mapping[str, float] | None = None,
     error_ratio: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
-    """Per-instance traffic share vs the fair share, latency relative to the peers' median, error ratio.
+    """Per-instance traffic share vs the fair share, latency relative to its peers' median, error ratio.
+
+    ``p95_vs_median`` compares an instance with the median p95 of the *other* instances (leave-one-out):
+    a median that includes the instance itself hides the difference between two backends (b/((a+b)/2) < 2).
 
     >>> load_balance({"a": 70, "b": 30})["share_vs_fair"].round(2).tolist()
     [1.4, 0.6]
+    >>> load_balance({"a": 1, "b": 1}, p95_s={"a": 0.2, "b": 0.5})["p95_vs_median"].round(2).tolist()
+    [0.4, 2.5]
     """
     total = float(sum(requests.values()))
     n = len(requests)
-    lat = dict(p95_s or {})
-    med = float(np.median(list(lat.values()))) if lat else math.nan
+    lat = {k: v for k, v in (p95_s or {}).items() if not math.isnan(v)}
     rows = []
     for inst, cnt in requests.items():
         share = cnt / total if total else math.nan
         p = lat.get(inst, math.nan)
+        peers = [v for k, v in lat.items() if k != inst]
+        med = float(np.median(peers)) if peers else math.nan
         rows.append(
             {
                 "instance": inst,
@@ -482,7 +488,9 @@ def signals(
       unnamed bucket rows with an ``le`` label (already rates);
     * ``error_ratio`` from ``*_requests_total``/``*_total`` counters with a ``code``/``status`` label;
     * ``cpu_ratio`` / ``memory_ratio`` from gauges whose names contain ``cpu``/``mem`` and end in ``_ratio``;
-    * ``requests_by_<label>`` counters per ``instance``/``backend`` (used by the load-balance rule).
+    * ``requests_by_<label>`` counters per ``instance``/``backend`` (used by the load-balance rule);
+    * ``p95_by_<label>:<instance>`` (over *window*) and ``p95_run_by_<label>:<instance>`` (one point: the p95
+      over the whole record) from bucket counters with such a label.
     """
     df = metrics.frame
     window = str(window or getattr(metrics, "window", "1min"))
@@ -499,6 +507,13 @@ def signals(
                 bl = bucket_increases(bucket_counters, window, lab)
                 for inst, g in bl.groupby(lab, observed=True):
                     out[f"p95_by_{lab}:{inst}"] = _quantile_series(g, 0.95)
+                # the p95 of each instance over the whole record (same window for all instances)
+                ts = bucket_counters["timestamp"]
+                span = f"{math.ceil((ts.max() - ts.min()).total_seconds()) + 1}s"
+                whole = bucket_increases(bucket_counters, span, lab)
+                whole = whole[whole["timestamp"] == whole["timestamp"].max()]
+                for inst, g in whole.groupby(lab, observed=True):
+                    out[f"p95_run_by_{lab}:{inst}"] = _quantile_series(g, 0.95)
     elif (has_le & (names == "")).any():
         b = df[has_le & (names == "")][["timestamp", "value", "le"]]
         out["p95_latency_s"] = _quantile_series(b, 0.95)

@@ -85,9 +85,12 @@ def load_steps(
     )
     if per_ts.empty:
         return pd.DataFrame(columns=["step", "users", "start", "end", "duration_s"])
-    change = per_ts.ne(per_ts.shift()).cumsum()
+    # plain floats: with nullable Int64 the first row's comparison is <NA>, its group key too, and
+    # groupby drops it (a run with one step then had no step at all: KeyError 'start')
+    vals = per_ts.to_numpy(dtype="float64", na_value=np.nan)
+    change = np.cumsum(np.r_[True, vals[1:] != vals[:-1]])
     rows = []
-    for _, group in per_ts.groupby(change):
+    for _, group in per_ts.groupby(change, sort=True):
         rows.append({"users": int(group.iloc[0]), "start": group.index[0], "end": group.index[-1]})
     steps = pd.DataFrame(rows)
     # a window ends where the next begins (the last one at its last sample)

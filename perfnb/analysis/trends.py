@@ -12,12 +12,19 @@ Two methods, one result table (:data:`CHANGE_POINTS`):
     takes an ndarray or Series and rejects NaN explicitly (interpolated with ``nan="interpolate"``).
 
 ``method="calibrated"`` (default)
-    Binary segmentation with a rank CUSUM (Pettitt / Mann-Whitney maximum) statistic whose p-value comes from
-    the Kolmogorov distribution of the supremum of a Brownian bridge, i.e. it is corrected for choosing the
-    best split, so on an i.i.d. series the chance of any false change point is about ``max_pvalue`` whatever
-    the length. Ranks make it insensitive to heavy tails (latency outliers); a minimum segment length stops
-    single outliers from becoming "segments"; a merge pass re-tests every change point against its neighbours.
-    It detects shifts of level (median), not of variance.
+    A rank CUSUM (Pettitt / Mann-Whitney maximum) statistic whose p-value comes from the Kolmogorov
+    distribution of the supremum of a Brownian bridge, i.e. it is corrected for choosing the best split.
+    It is scanned over *seeded intervals* (Kovács et al. 2020: lengths n, n/√2, n/2, … each scale covering the
+    series with half-overlapping intervals), each scale and interval Bonferroni-corrected, so on an i.i.d.
+    series the chance of any false change point stays about ``max_pvalue`` whatever the length; the narrowest
+    significant interval places each change point (Baranowski et al.'s narrowest-over-threshold), which is
+    then refined between its neighbours; once one change is established, the segments between change points
+    are split further by plain binary segmentation at ``max_pvalue``. Plain binary segmentation from the
+    whole series alone goes blind on long series whose shifts cancel out (a flat global CUSUM: a tiled real
+    series had 184 change points at 7,500 points and none at 10,000). Ranks make it insensitive to heavy
+    tails (latency outliers); a minimum segment length stops single outliers from becoming "segments"; a
+    merge pass re-tests every change point against its neighbours. It detects shifts of level (median), not
+    of variance. 100,000 points take well under a few seconds.
 
 Every change point has: position, time, before/after mean, std and median, relative change, magnitude, p-value
 and, given ``direction`` ("up" = higher is worse, as latency), whether it is a regression or an improvement.
@@ -25,6 +32,8 @@ and, given ``direction`` ("up" = higher is worse, as latency), whether it is a r
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import itertools
 import math
 from dataclasses import dataclass
@@ -288,36 +297,117 @@ def _pair_pvalue(left: np.ndarray, right: np.ndarray, min_size: int) -> float:
     return kolmogorov_sf(abs(c) / sd)
 
 
+def _seeded_intervals(n: int, shortest: int) -> list[tuple[int, np.ndarray]]:
+    """Seeded intervals (Kovács et al. 2020, decay 1/√2): per scale, its length and the interval starts.
+
+    Lengths n, n/√2, n/2, … down to ``shortest``; at each scale the intervals overlap by at least half their
+    length and cover the series, so every change point is near the middle of an interval about the size of
+    its distance to the neighbouring change points.
+    """
+    scales: list[tuple[int, np.ndarray]] = []
+    length = float(n)
+    while round(length) >= shortest:
+        ln = round(length)
+        count = 2 * math.ceil(n / ln) - 1
+        starts = np.unique(np.round(np.linspace(0, n - ln, count)).astype(np.int64))
+        scales.append((ln, starts))
+        length /= math.sqrt(2.0)
+    return scales
+
+
+def _scan(
+    csum: np.ndarray, csq: np.ndarray, length: int, starts: np.ndarray, min_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Best split and its standardized score CUSUM for every interval ``[s, s + length)`` at once."""
+    k = np.arange(min_size, length - min_size + 1)
+    a = starts[:, None]
+    tot = csum[starts + length] - csum[starts]
+    part = csum[a + k[None, :]] - csum[a]
+    c = np.abs(part - (k / length)[None, :] * tot[:, None])
+    var = (csq[starts + length] - csq[starts]) / length - (tot / length) ** 2
+    # permutation variance of the CUSUM of `length` exchangeable scores: t(L-t)/(L-1) * var
+    sd = np.sqrt(np.maximum(var, 0.0) * length * length / max(length - 1, 1))
+    j = np.argmax(c, axis=1)
+    best = c[np.arange(len(starts)), j]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = np.where(sd > 0, best / sd, 0.0)
+    return starts + k[j], stat
+
+
 def _calibrated(x: np.ndarray, max_p: float, min_size: int, min_magnitude: float) -> list[_CP]:
     n = len(x)
+    if n < 2 * min_size:
+        return []
+    scores = _sps().rankdata(x)
+    csum = np.r_[0.0, np.cumsum(scores)]
+    csq = np.r_[0.0, np.cumsum(scores * scores)]
+    scales = _seeded_intervals(n, max(2 * min_size, 8))
+    # candidates: (length, -excess, split, start, crit); Bonferroni over scales and intervals of a scale
+    heap: list[tuple[int, float, int, int, float]] = []
+    for length, starts in scales:
+        crit = float(_sps().kstwobign.isf(max_p / (len(scales) * len(starts))))
+        splits, stats = _scan(csum, csq, length, starts, min_size)
+        for j in np.flatnonzero(stats > crit).tolist():
+            heap.append((length, -float(stats[j]) / crit, int(splits[j]), int(starts[j]), crit))
+    # narrowest-over-threshold: the shortest significant interval locates its change point best. An
+    # interval holding an accepted change point is cut at it and its pieces are scanned again at the
+    # interval's threshold (otherwise a change point 2 points inside an interval hides its neighbour).
+    heapq.heapify(heap)
     found: list[int] = []
-    stack = [(0, n)]
-    while stack:
-        a, b = stack.pop()
-        tau, p = _rank_cusum(x[a:b], min_size)
-        if tau < 0 or p > max_p:
+    while heap:
+        length, _excess, split, start, crit = heapq.heappop(heap)
+        end = start + length
+        lo, hi = bisect.bisect_right(found, start), bisect.bisect_left(found, end)
+        if lo == hi:
+            bisect.insort(found, split)
             continue
-        found.append(a + tau)
-        stack += [(a, a + tau), (a + tau, b)]
-    found.sort()
+        cuts = [start, *found[lo:hi], end]
+        for j, (c0, c1) in enumerate(itertools.pairwise(cuts)):
+            # a piece between two accepted change points is left to the binary segmentation below
+            if c1 - c0 >= 2 * min_size and (j == 0 or j == len(cuts) - 2):
+                sp, st = _scan(csum, csq, c1 - c0, np.array([c0]), min_size)
+                if st[0] > crit:
+                    heapq.heappush(heap, (c1 - c0, -float(st[0]) / crit, int(sp[0]), c0, crit))
+    # refine: each change point moves to the best split between its neighbours (a narrow interval that
+    # just passed its threshold locates a small shift loosely)
+    for k in range(len(found)):
+        a, b = found[k - 1] if k else 0, found[k + 1] if k + 1 < len(found) else n
+        found[k] = int(_scan(csum, csq, b - a, np.array([a]), min_size)[0][0])
+    # once the series is shown to change, each segment between change points is split further at the
+    # per-test level, as plain binary segmentation does (on noise nothing gets here, so the false-alarm
+    # rate stays max_p whatever the length)
+    if found:
+        stack = list(itertools.pairwise([0, *found, n]))
+        while stack:
+            a, b = stack.pop()
+            tau, p = _rank_cusum(x[a:b], min_size)
+            if tau >= 0 and p <= max_p:
+                bisect.insort(found, a + tau)
+                stack += [(a, a + tau), (a + tau, b)]
     cps = [_CP(i, 0.0) for i in found]
+    edges = [0, *found, n]
 
-    def retest() -> None:
-        edges = [0, *[c.index for c in cps], n]
-        for k, c in enumerate(cps):
-            left, right = x[edges[k] : edges[k + 1]], x[edges[k + 1] : edges[k + 2]]
-            c.pvalue = _pair_pvalue(left, right, min_size)
-            _ttest_stats(c, left, right)
+    def test(k: int) -> None:
+        left, right = x[edges[k] : edges[k + 1]], x[edges[k + 1] : edges[k + 2]]
+        cps[k].pvalue = _pair_pvalue(left, right, min_size)
+        _ttest_stats(cps[k], left, right)
 
-    retest()
+    for k in range(len(cps)):
+        test(k)
+    # merge pass: drop the weakest change point, re-test its two neighbours, until all are significant
     while cps:
-        weakest = max(cps, key=lambda c: c.pvalue)
-        if weakest.pvalue <= max_p:
-            weakest = min(cps, key=lambda c: c.magnitude())
-            if weakest.magnitude() > min_magnitude or min_magnitude <= 0:
+        weakest = max(range(len(cps)), key=lambda k: cps[k].pvalue)
+        if cps[weakest].pvalue <= max_p:
+            if min_magnitude <= 0:
                 break
-        cps.remove(weakest)
-        retest()
+            weakest = min(range(len(cps)), key=lambda k: cps[k].magnitude())
+            if cps[weakest].magnitude() > min_magnitude:
+                break
+        del cps[weakest]
+        del edges[weakest + 1]
+        for k in (weakest - 1, weakest):
+            if 0 <= k < len(cps):
+                test(k)
     return cps
 
 

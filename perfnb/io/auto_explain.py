@@ -42,7 +42,8 @@ from perfnb.io._common import (
     register_format,
     run_label,
 )
-from perfnb.io.explain import Plan, plans_from_json
+from perfnb.io.explain import Plan, _assemble, _statements
+from perfnb.io.explain_flatten import flatten_statements
 
 __all__ = ["read_auto_explain"]
 
@@ -71,19 +72,25 @@ def _timestamp(text: str) -> pd.Timestamp | None:
     return ts.tz_localize("UTC")
 
 
+_STDERR_ENTRY = re.compile(r"^(?!\t).*(?:\n\t.*)*", re.M)
+
+
 def _entries_stderr(text: str) -> Iterator[tuple[int, str, str]]:
-    """(line, timestamp text, message) per log entry of a stderr log."""
-    start = 0
-    buf: list[str] = []
-    for n, line in enumerate(text.splitlines(), start=1):
-        if line.startswith("\t") and buf:
-            buf.append(line[1:])
-            continue
-        if buf:
-            yield start, buf[0], "\n".join(buf)
-        buf, start = [line], n
-    if buf:
-        yield start, buf[0], "\n".join(buf)
+    """(line, timestamp text, message) per log entry of a stderr log.
+
+    An entry is a line that does not start with a tab plus the tab-indented lines after it.
+    """
+    line = 1
+    pos = 0
+    for m in _STDERR_ENTRY.finditer(text):
+        start = m.start()
+        line += text.count("\n", pos, start)
+        pos = start
+        block = m.group()
+        if not block and (start >= len(text) or text[start] == "\n"):
+            continue  # an empty line
+        first, _, rest = block.partition("\n")
+        yield line, first, first + ("\n" + rest.replace("\n\t", "\n")[1:] if rest else "")
 
 
 def _entries_csv(text: str, path: Path) -> Iterator[tuple[int, str, str]]:
@@ -208,7 +215,8 @@ def read_auto_explain(
         entries = _entries_csv(text, p)
     else:
         entries = _entries_stderr(text)
-    plans: list[Plan] = []
+    stmts: list[Any] = []
+    meta: list[tuple[int, str, float]] = []
     text_plans = 0
     for line, ts_text, message in entries:
         m = _PLAN_MSG.search(message)
@@ -232,17 +240,25 @@ def read_auto_explain(
                     f"auto_explain plan is not valid JSON ({json_problem(err)[0]}); was the log line cut?",
                 )
                 continue
-        try:
-            built = plans_from_json(doc, path=p, run=label, source="auto_explain")
-        except FormatError as err:
-            bad.add(line, err.message)
-            continue
-        for plan in built:
-            plan.index = len(plans)
-            plan.timestamp = _timestamp(ts_text)
-            plan.duration_s = float(m.group(1)) * 1e-3
-            plan.execution_time_s = plan.duration_s
-            plans.append(plan)
+        for stmt in _statements(doc, p):
+            stmts.append(stmt)
+            meta.append((line, ts_text, float(m.group(1)) * 1e-3))
+    # all plans of the log: one pass over their nodes, one vectorized attribution, one node table
+    cols, starts, kept = flatten_statements(
+        stmts,
+        path=p,
+        indexes=list(range(len(stmts))),
+        on_error=lambda k, err: bad.add(meta[k][0], err.message),
+    )
+    stmts = [stmts[k] for k in kept]
+    meta = [meta[k] for k in kept]
+    plans = _assemble(
+        cols, starts, stmts, list(range(len(stmts))), path=p, run=label, source="auto_explain"
+    )
+    for plan, (_, ts_text, duration) in zip(plans, meta, strict=True):
+        plan.timestamp = _timestamp(ts_text)
+        plan.duration_s = duration
+        plan.execution_time_s = duration
     if not plans:
         raise EmptyInputError(
             "no auto_explain plan in the log",

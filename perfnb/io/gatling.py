@@ -93,12 +93,16 @@ def read_gatling(
     msgs: list[str] = []
     user_ts: list[int] = []
     user_delta: list[int] = []
+    assertions: list[str] = []
     text = read_bytes(p).decode("utf-8", "replace")
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line:
             continue
         f = line.split("\t")
         kind = f[0]
+        if kind == "ASSERTION" and len(f) > 1:
+            assertions.append(f[1])
+            continue
         if kind in ("RUN", "ASSERTION", "GROUP", "ERROR"):
             continue
         if len(f) > 2 and f[2] in (
@@ -154,4 +158,9 @@ def read_gatling(
     df["run"] = label
     out = REQUESTS.conform(df)
     bad.finish(out)
-    return LoadTest(out, "gatling", label, str(p))
+    lt = LoadTest(out, "gatling", label, str(p))
+    if assertions:  # the simulation's declared assertions (Gatling evaluates them in its report)
+        from perfnb.io.gatling_assertions import decode_assertion
+
+        lt.meta["assertions"] = [decode_assertion(a) for a in assertions]
+    return lt

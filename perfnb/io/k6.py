@@ -2,7 +2,12 @@
 
 CSV headers are read, never assumed: 18/19 columns or custom system tags.
 
-Requests are the ``http_req_duration`` samples (label = the ``name`` tag, which defaults to the URL);
+Requests are the ``http_req_duration`` samples (label = the ``name`` tag, which defaults to the URL).
+k6 stamps every sample with the time the request *ended*; ``timestamp`` is its start (time − duration).
+``LoadTest.meta["run_duration_s"]`` is the test's duration as far as the output shows it (first request
+start to the last sample of any metric, usually the last iteration's end): k6's ``http_reqs.rate``
+divides by the test-run duration, and so does :meth:`LoadTest.summary` when this key is set. The CSV's
+whole-second stamps make that duration (and every start) uncertain by up to 1 s.
 ``success`` is the ``expected_response`` tag (what ``http_req_failed`` counts), or status < 400 when the tag
 is absent (k6 < 0.31). ``users`` comes from the ``vus`` gauge (as of the latest value before each request).
 k6's own percentiles are numpy ``method="linear"``, the default of :meth:`LoadTest.summary`.
@@ -101,6 +106,11 @@ def _frame(
     bad: BadLines,
     lines: Any,
 ) -> pd.DataFrame:
+    value = pd.to_numeric(value, errors="coerce").reset_index(drop=True)
+    # k6 stamps a sample when the request ends: the start is that time minus the duration
+    ts = ts.reset_index(drop=True).astype("datetime64[ns, UTC]") - pd.to_timedelta(
+        value.fillna(0.0), unit="ms"
+    )
     label = tags.get("name")
     if label is None or label.isna().all():
         label = tags.get("url", pd.Series([""] * len(ts)))
@@ -114,10 +124,9 @@ def _frame(
     err = tags.get("error")
     df = pd.DataFrame(
         {
-            "timestamp": ts.reset_index(drop=True),
+            "timestamp": ts,
             "label": label.astype("string").fillna("").reset_index(drop=True),
-            "response_time_s": pd.to_numeric(value, errors="coerce").reset_index(drop=True)
-            / 1000.0,
+            "response_time_s": value / 1000.0,
             "success": success.fillna(False).to_numpy(dtype=bool),
             "status": status.reset_index(drop=True),
             "error": None if err is None else _blank_na(err),
@@ -133,7 +142,7 @@ def _frame(
         left = df.iloc[order]
         merged = pd.merge_asof(
             left[["timestamp"]].reset_index(),
-            vus.sort_values("timestamp"),
+            vus.astype({"timestamp": "datetime64[ns, UTC]"}).sort_values("timestamp"),
             on="timestamp",
             direction="backward",
         ).set_index("index")
@@ -179,7 +188,17 @@ def read_k6_csv(
     bad.finish(out)
     lt = LoadTest(out, "k6", label, str(p))
     bad.to_meta(lt.meta)
+    if len(df) and len(out):
+        # whole-second stamps: the last end and the first start are both truncated (± 1 s)
+        lt.meta["run_duration_s"] = _duration(out, _epoch(df["timestamp"].iloc[-1:]).iloc[0])
     return lt
+
+
+def _duration(req: pd.DataFrame, last: pd.Timestamp) -> float:
+    """Seconds from the first request's start to *last* (the last sample of any metric)."""
+    first = req["timestamp"].min()
+    ends = req["timestamp"] + pd.to_timedelta(req["response_time_s"], unit="s")
+    return float((max(last, ends.max()) - first).total_seconds())
 
 
 def csv_table(
@@ -277,6 +296,10 @@ def read_k6_json(
     bad.finish(out)
     lt = LoadTest(out, "k6", label, str(p))
     bad.to_meta(lt.meta)
+    points.merge_meta(lt.meta)
+    end = points.last_time_ns()
+    if end is not None and len(out):
+        lt.meta["run_duration_s"] = _duration(out, pd.Timestamp(end, unit="ns", tz="UTC"))
     return lt
 
 
@@ -290,6 +313,28 @@ class NdjsonPoints:
         self.vus_times: list[str] = []
         self.vus: list[float] = []
         self.lines: list[int] = []
+        self.last_time: str | None = None  # time of the last Point of any metric
+        self.checks: dict[tuple[str, str], list[int]] = {}  # (group, name) -> [passes, fails]
+        self.threshold_sources: dict[str, list[str]] = {}  # metric -> threshold expressions
+
+    def merge_meta(self, meta: dict[str, Any]) -> None:
+        """Checks and threshold definitions into a LoadTest's *meta* (JSON values)."""
+        if self.checks:
+            meta["checks"] = [
+                {"name": name, "path": f"{group}::{name}", "passes": pf[0], "fails": pf[1]}
+                for (group, name), pf in self.checks.items()
+            ]
+        if self.threshold_sources:
+            meta["threshold_definitions"] = dict(self.threshold_sources)
+
+    def last_time_ns(self) -> int | None:
+        """The last Point's time (ns since the epoch), or ``None``."""
+        if self.last_time is None:
+            return None
+        try:
+            return int(pd.Timestamp(self.last_time).value)
+        except (ValueError, TypeError):
+            return None
 
     def frame(self, p: Path, run: str, bad: BadLines | None = None) -> pd.DataFrame:
         """The ``loadtest_requests`` frame of these points (bad times/durations go to *bad*)."""
@@ -318,10 +363,19 @@ def parse_ndjson(lines: Iterable[tuple[int, bytes]], bad: BadLines) -> NdjsonPoi
             continue
         try:
             obj = json.loads(raw)
-            if not isinstance(obj, dict) or obj.get("type") != "Point":
+            if not isinstance(obj, dict):
+                continue
+            if obj.get("type") == "Metric":
+                th = (obj.get("data") or {}).get("thresholds")
+                if th:
+                    out.threshold_sources[str(obj.get("metric"))] = [str(t) for t in th]
+                continue
+            if obj.get("type") != "Point":
                 continue
             name = obj["metric"]
             data = obj["data"]
+            if isinstance(data, dict) and "time" in data:
+                out.last_time = str(data["time"])
             if name == "http_req_duration":
                 value = float(data["value"])
                 time = str(data["time"])
@@ -332,6 +386,11 @@ def parse_ndjson(lines: Iterable[tuple[int, bytes]], bad: BadLines) -> NdjsonPoi
             elif name == "vus":
                 out.vus_times.append(str(data["time"]))
                 out.vus.append(float(data["value"]))
+            elif name == "checks":
+                tags = data.get("tags") or {}
+                key = (str(tags.get("group", "")), str(tags.get("check", "")))
+                pf = out.checks.setdefault(key, [0, 0])
+                pf[0 if float(data["value"]) else 1] += 1
         except (ValueError, KeyError, TypeError) as err:
             bad.add(lineno, f"not a k6 JSON line: {type(err).__name__}: {err}")
     return out
@@ -434,7 +493,48 @@ def read_k6_summary(path: str | os.PathLike[str], *, run: str | None = None) -> 
         }
     )
     stats = SUMMARY.conform(pd.DataFrame([row]))
-    return LoadTest(None, "k6", label, str(p), stats=stats, meta={"metrics": metrics})
+    meta: dict[str, Any] = {"metrics": metrics}
+    meta["thresholds"] = _summary_thresholds(metrics)
+    meta["checks"] = _summary_checks(doc.get("root_group"))
+    return LoadTest(None, "k6", label, str(p), stats=stats, meta=meta)
+
+
+def _summary_thresholds(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """k6's own threshold results: in the legacy export ``{"p(95)<500": false}`` means *not failed*."""
+    out = []
+    for name, m in metrics.items():
+        th = m.get("thresholds") if isinstance(m, dict) else None
+        if isinstance(m, dict) and isinstance(m.get("values"), dict):  # handleSummary JSON
+            th = m.get("thresholds", th)
+        if not isinstance(th, dict):
+            continue
+        for source, result in th.items():
+            failed = result.get("ok") is False if isinstance(result, dict) else bool(result)
+            out.append({"metric": str(name), "threshold": str(source), "failed": failed})
+    return out
+
+
+def _summary_checks(group: Any, out: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Every check of the root group and its sub-groups: name, path, passes, fails."""
+    out = [] if out is None else out
+    if not isinstance(group, dict):
+        return out
+    checks = group.get("checks") or {}
+    items = checks.values() if isinstance(checks, dict) else checks
+    for c in items:
+        if isinstance(c, dict) and "name" in c:
+            out.append(
+                {
+                    "name": str(c["name"]),
+                    "path": str(c.get("path", "")),
+                    "passes": int(c.get("passes", 0) or 0),
+                    "fails": int(c.get("fails", 0) or 0),
+                }
+            )
+    groups = group.get("groups") or {}
+    for g in groups.values() if isinstance(groups, dict) else groups:
+        _summary_checks(g, out)
+    return out
 
 
 @guard_reader

@@ -119,7 +119,7 @@ SUMMARY = register(
                 "throughput_per_s",
                 "float64",
                 "1/s",
-                doc="Requests per second over the label's span.",
+                doc="Requests per second over the label's span (k6: over the test-run duration).",
             ),
             Column("received_bytes_per_s", "float64", "bytes", doc="Received bytes per second."),
             Column("sent_bytes_per_s", "float64", "bytes", doc="Sent bytes per second."),
@@ -127,7 +127,8 @@ SUMMARY = register(
             Column(
                 "estimate",
                 "category",
-                doc="Where the numbers come from: ``exact:<method>`` or ``tool`` (as the tool wrote them).",
+                doc="Where the numbers come from: ``exact:<method>`` or ``tool`` (as the tool wrote them); "
+                "``tool:apdex-from-percentiles±<bound>`` when Apdex is estimated from the tool's percentiles.",
             ),
             *PROVENANCE,
         ),

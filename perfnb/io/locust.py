@@ -12,16 +12,16 @@ the regex ``^\\d+(\\.\\d+)?%$``; ``N/A`` marks no data; history percentiles are 
 
 from __future__ import annotations
 
-import json
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-from perfnb.errors import FormatError, InputError
+from perfnb.errors import FormatError, InputError, PerfnbWarning
 from perfnb.io._common import (
     BadLines,
     OnBadLines,
@@ -34,8 +34,15 @@ from perfnb.io._common import (
 )
 from perfnb.io._values import counts, csv_rows, drop_bad_requests, epoch_to_utc
 from perfnb.io.loadtest import INTERVALS, REQUESTS, SUMMARY, LoadTest
+from perfnb.io.locust_json import errors_from_stats, read_locust_json
 
-__all__ = ["locust_files", "read_locust", "read_locust_json", "read_locust_requests"]
+__all__ = [
+    "locust_files",
+    "read_locust",
+    "read_locust_json",
+    "read_locust_requests",
+    "stray_files",
+]
 
 _PCT = re.compile(r"^(\d+(?:\.\d+)?)%?$")
 _STATS_HEAD = (
@@ -82,13 +89,61 @@ def locust_files(path: str | os.PathLike[str]) -> dict[str, Path]:
                 if f.is_file():
                     found[kind] = f
                     break
-    folder = p if p.is_dir() else (prefix.parent if prefix is not None else None)
-    if folder is not None and found and folder.is_dir():
-        for f in sorted([*folder.glob("*.csv"), *folder.glob("*.csv.gz")]):
-            if head_bytes(f, 200).startswith(_REQ_HEAD):
-                found["requests"] = f
-                break
+    if prefix is not None and found and prefix.parent.is_dir():
+        log = _own_request_log(prefix)
+        if log is not None:
+            found["requests"] = log
     return found
+
+
+def _prefixes(folder: Path) -> list[str]:
+    """The Locust ``--csv`` prefixes (file-name stems) in *folder*."""
+    names = set()
+    for suffix in ("_stats.csv", "_stats_history.csv"):
+        names |= {f.name[: -len(suffix)] for f in folder.glob("*" + suffix)}
+    return sorted(names)
+
+
+def _own_request_log(prefix: Path) -> Path | None:
+    """The request log of *prefix*: ``<prefix>_*.csv`` or ``<prefix>.*.csv`` with the logger's header.
+
+    A file of a longer prefix in the same folder (``cand_2_…`` beside ``cand``) is not ``cand``'s.
+    """
+    own = prefix.name
+    longer = [x for x in _prefixes(prefix.parent) if x != own and x.startswith(own)]
+    known = {own + sfx for sfx in _SUFFIXES.values()}
+    for f in sorted(prefix.parent.glob("*.csv")):
+        name = f.name
+        if name in known or not (name.startswith(own + "_") or name.startswith(own + ".")):
+            continue
+        if any(name.startswith(x + "_") or name.startswith(x + ".") for x in longer):
+            continue
+        if head_bytes(f, 200).startswith(_REQ_HEAD):
+            return f
+    return None
+
+
+def stray_files(files: dict[str, Path]) -> list[Path]:
+    """Files beside a Locust prefix that are no part of it (never merged; ``read_locust`` warns).
+
+    Request logs of another prefix or of none, and other prefixes' stats files.
+    """
+    base = files.get("stats", files.get("history"))
+    if base is None:
+        return []
+    folder = base.parent
+    mine = set(files.values())
+    out = []
+    for f in sorted(folder.glob("*.csv")):
+        if f in mine:
+            continue
+        head = head_bytes(f, 200).lstrip(b"\xef\xbb\xbf")
+        if head.startswith(_REQ_HEAD) or (
+            f.name.endswith(("_stats.csv", "_stats_history.csv"))
+            and head.startswith(_STATS_HEAD + _HIST_HEAD)
+        ):
+            out.append(f)
+    return out
 
 
 def _text(path: Path, encoding: str | None) -> str:
@@ -155,7 +210,14 @@ def _col(df: pd.DataFrame, *names: str) -> str:
     raise KeyError(names[0])
 
 
-def _stats(path: Path, run: str, encoding: str | None, bad: BadLines) -> pd.DataFrame:
+def _stats(
+    path: Path, run: str, encoding: str | None, bad: BadLines
+) -> tuple[pd.DataFrame, dict[str, list[list[float]]]]:
+    """The stats CSV as ``loadtest_summary``, and each label's ``[quantile, seconds]`` points.
+
+    The points (min and max as the 0 and 1 quantiles) are what :meth:`LoadTest.summary` estimates
+    Apdex from.
+    """
     df = _csv(path, encoding, bad)
     try:
         name = df["Name"]
@@ -196,10 +258,29 @@ def _stats(path: Path, run: str, encoding: str | None, bad: BadLines) -> pd.Data
     rows["estimate"] = "tool"
     rows["source"] = "locust"
     rows["run"] = run
-    return SUMMARY.conform(rows)
+    points: dict[str, list[list[float]]] = {}
+    cols = {qq: _num(df, pcts[qq], path).to_numpy() for qq in sorted(pcts)}
+    for i, lab in enumerate(rows["label"].astype(str)):
+        pts = [[0.0, float(rows["min_s"].iloc[i])]]
+        for qq, values in cols.items():
+            if np.isfinite(values[i]):
+                pts.append([float(qq), float(values[i]) / 1000.0])
+        pts.append([1.0, float(rows["max_s"].iloc[i])])
+        if all(np.isfinite(v) for _, v in pts):
+            points[lab] = pts
+    return SUMMARY.conform(rows), points
 
 
 def _history(path: Path, run: str, encoding: str | None, bad: BadLines) -> pd.DataFrame:
+    """Locust's history as ``loadtest_intervals``: one row per tick and label.
+
+    ``requests``/``failures`` are the counts *of the tick* (differences of Locust's cumulative
+    ``Total Request Count``/``Total Failure Count``), ``throughput_per_s`` is that count over the
+    tick's length: Locust's own ``Requests/s`` is a 10-s window that lags 2 s and freezes while
+    nothing completes (a stalled server keeps its last rate). Percentiles of a tick in which no
+    request completed are missing, and so are Locust's ``0`` placeholders of an empty window.
+    ``mean_s`` is the tick's own mean (from the cumulative average × count).
+    """
     df = _csv(path, encoding, bad)
     try:
         ts = epoch_to_utc(_num(df, "Timestamp", path), "s")
@@ -216,33 +297,57 @@ def _history(path: Path, run: str, encoding: str | None, bad: BadLines) -> pd.Da
         name = df["Name"].where(df["Name"] != "Aggregated", "Total")
         full = bool((name != "Total").any())
         pcts = _pct_cols([c for c in df.columns if not c.startswith("Total")])
+        total_req = _num(df, "Total Request Count", path)
+        total_fail = _num(df, "Total Failure Count", path)
+        rate = _num(df, "Requests/s", path)
         out = pd.DataFrame(
             {
                 "timestamp": ts,
                 "label": name,
                 "users": _num(df, "User Count", path).round().astype("Int64"),
-                "requests": _num(df, "Total Request Count", path).round().astype("Int64"),
-                "failures": _num(df, "Total Failure Count", path).round().astype("Int64"),
-                "throughput_per_s": _num(df, "Requests/s", path),
-                "mean_s": _num(df, "Total Average Response Time", path) / 1000,
                 "max_s": _num(df, "Total Max Response Time", path) / 1000,
             }
         )
+        total_ms = _num(df, "Total Average Response Time", path) * total_req  # cumulative sum
     except KeyError as err:
         raise FormatError(
             f"Locust history lacks column {err.args[0]!r}", path=path, line=1
         ) from err
+    # per tick and label: differences of the cumulative counts (the first tick counts from 0)
+    by = name.astype("string")
+    d_req = total_req.groupby(by).diff().fillna(total_req).clip(lower=0)
+    d_fail = total_fail.groupby(by).diff().fillna(total_fail).clip(lower=0)
+    dt = (ts.dt.as_unit("ns").astype("int64").groupby(by).diff() / 1e9).astype("float64")
+    out["requests"] = d_req.round().astype("Int64")
+    out["failures"] = d_fail.round().astype("Int64")
+    out["throughput_per_s"] = (d_req / dt.where(dt > 0)).astype("float64")
+    # the tick's own mean: difference of the cumulative sums (Locust's average is since the start)
+    d_ms = total_ms.groupby(by).diff().fillna(total_ms)
+    out["mean_s"] = (d_ms / d_req.where(d_req > 0) / 1000).clip(lower=0).astype("float64")
+    empty = (d_req == 0).to_numpy()  # nothing completed in this tick
     for q, col in (("p50_s", 0.5), ("p90_s", 0.9), ("p95_s", 0.95), ("p99_s", 0.99)):
         c = _pick(pcts, col)
-        out[q] = _num(df, c, path) / 1000 if c else np.nan
+        out[q] = _pct_series(df, c, path, rate, empty) if c else np.nan
     if _pick(pcts, 1.0):
-        out["max_s"] = _num(df, str(_pick(pcts, 1.0)), path) / 1000
+        out["max_s"] = _pct_series(df, str(_pick(pcts, 1.0)), path, rate, empty)
     out["percentile_kind"] = "windowed" if full else "cumulative"
     out["source"] = "locust"
     out["run"] = run
     res = INTERVALS.conform(out)
-    res.attrs["perfnb"] = {"requests_and_failures": "cumulative (Total Request Count)"}
+    res.attrs["perfnb"] = {
+        "requests_and_failures": "per tick (differences of Total Request/Failure Count)",
+        "throughput": "requests of the tick / its length (not Locust's lagging Requests/s)",
+    }
     return res
+
+
+def _pct_series(
+    df: pd.DataFrame, col: str, path: Path, rate: pd.Series, empty: np.ndarray
+) -> pd.Series:
+    """A percentile column in seconds; Locust's ``N/A`` and its ``0`` for an empty window are missing."""
+    v = _num(df, col, path)
+    placeholder = (v == 0) & (rate.fillna(0) == 0)
+    return (v.mask(placeholder | empty) / 1000).astype("float64")
 
 
 def _failures(path: Path, encoding: str | None, bad: BadLines) -> pd.DataFrame:
@@ -259,6 +364,39 @@ def _failures(path: Path, encoding: str | None, bad: BadLines) -> pd.DataFrame:
             "count": _num(df, "Occurrences", path).fillna(0).astype("int64"),
         }
     ).sort_values("count", ascending=False, ignore_index=True)
+
+
+_FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
+
+
+def _exceptions(path: Path, encoding: str | None, bad: BadLines) -> list[dict[str, Any]]:
+    """Locust's ``_exceptions.csv``: errors the test script raised (Count, Message, Traceback, Nodes).
+
+    ``location`` is the innermost traceback frame outside Locust and site-packages (the locustfile's
+    ``file:line in function``), or the innermost frame.
+    """
+    df = _csv(path, encoding, bad)
+    if len(df) == 0:
+        return []
+    if "Count" not in df or "Message" not in df:
+        raise FormatError("Locust exceptions file lacks Count/Message", path=path, line=1)
+    counts = _num(df, "Count", path).fillna(0).astype("int64")
+    out = []
+    for i in range(len(df)):
+        tb = str(df["Traceback"].iloc[i]) if "Traceback" in df else ""
+        frames = _FRAME.findall(tb)
+        own = [f for f in frames if "site-packages" not in f[0] and "dist-packages" not in f[0]]
+        where = (own or frames or [("", "", "")])[-1]
+        out.append(
+            {
+                "count": int(counts.iloc[i]),
+                "message": str(df["Message"].iloc[i]),
+                "location": f"{Path(where[0]).name}:{where[1]} in {where[2]}" if where[0] else "",
+                "file": where[0],
+                "traceback": tb[-2000:],
+            }
+        )
+    return sorted(out, key=lambda e: -int(e["count"]))
 
 
 def _sniff_stats(path: Path, head: bytes) -> bool:
@@ -308,9 +446,11 @@ def read_locust(
         raise InputError("no Locust stats", path=p)
     label = run or (p.name if p.is_dir() else base.name.rsplit("_stats", 1)[0] or base.stem)
     bad = BadLines(on_bad_lines, path=base)
-    stats = _stats(files["stats"], label, encoding, bad) if "stats" in files else None
+    stats, points = _stats(files["stats"], label, encoding, bad) if "stats" in files else (None, {})
     history = _history(files["history"], label, encoding, bad) if "history" in files else None
     errs = _failures(files["failures"], encoding, bad) if "failures" in files else None
+    if errs is None and stats is not None:
+        errs = errors_from_stats(stats)
     requests = None
     if "requests" in files:
         requests = read_locust_requests(
@@ -330,6 +470,22 @@ def read_locust(
         requests, "locust", label, str(base), stats=stats, history=history, errors_table=errs
     )
     lt.meta["files"] = {k: str(v) for k, v in files.items()}
+    if points:
+        lt.meta["percentiles"] = points
+    if "exceptions" in files:
+        lt.meta["exceptions"] = _exceptions(files["exceptions"], encoding, bad)
+    strays = stray_files(files)
+    if strays:
+        prefix = base.name.rsplit("_stats", 1)[0]
+        names = ", ".join(f.name for f in strays[:5]) + (" …" if len(strays) > 5 else "")
+        warnings.warn(
+            f"{base.parent}: {names} {'is' if len(strays) == 1 else 'are'} not part of the Locust "
+            f"run {prefix!r} and {'was' if len(strays) == 1 else 'were'} not read (a file of this "
+            f"run is named {prefix}_<name>.csv)",
+            PerfnbWarning,
+            stacklevel=2,
+        )
+        lt.meta["ignored_files"] = [str(f) for f in strays]
     bad.finish(stats if stats is not None else history)
     bad.to_meta(lt.meta)
     return lt
@@ -404,126 +560,6 @@ def read_locust_requests(
     lt = LoadTest(res, "locust", label, str(p))
     bad.to_meta(lt.meta)
     return lt
-
-
-def _sniff_json(path: Path, head: bytes) -> bool:
-    h = head.lstrip()
-    return h.startswith(b"[") and b'"response_times"' in h and b'"num_requests"' in h
-
-
-@register_format(
-    "locust_json",
-    description="Locust --json output",
-    kind="loadtest",
-    sniff=_sniff_json,
-    extensions=(".json",),
-    priority=20,
-)
-@guard_reader
-def read_locust_json(path: str | os.PathLike[str], *, run: str | None = None) -> LoadTest:
-    """Read Locust's ``--json`` stdout (per-entry stats with bucketed response-time histograms).
-
-    Percentiles are computed from Locust's histogram buckets (rounded to 2 significant digits above 100 ms),
-    as Locust does (``estimate="tool"``).
-
-    Raises
-    ------
-    FormatError
-        On invalid JSON or entries lacking ``num_requests``/``response_times``.
-    """
-    p = ensure_path(path)
-    label = run_label(p, run)
-    try:
-        doc = json.loads(read_bytes(p))
-    except (ValueError, UnicodeDecodeError) as err:
-        raise FormatError(
-            f"not valid JSON: {err}", path=p, line=getattr(err, "lineno", None)
-        ) from err
-    if not isinstance(doc, list):
-        raise FormatError(
-            "Locust --json output is a list of entries", path=p, found=type(doc).__name__
-        )
-    rows = []
-    total: dict[float, int] = {}
-    agg = {
-        "n": 0,
-        "f": 0,
-        "sum": 0.0,
-        "min": np.inf,
-        "max": 0.0,
-        "t0": np.inf,
-        "t1": 0.0,
-        "bytes": 0.0,
-    }
-    try:
-        for i, e in enumerate(doc):  # noqa: B007 - i names the entry in errors
-            hist = {float(k): int(v) for k, v in e["response_times"].items()}
-            for k, v in hist.items():
-                total[k] = total.get(k, 0) + v
-            n, f = int(e["num_requests"]), int(e["num_failures"])
-            span = float(e["last_request_timestamp"]) - float(e["start_time"])
-            rows.append(_json_row(str(e["name"]), n, f, e, hist, span))
-            agg["n"] += n
-            agg["f"] += f
-            agg["sum"] += float(e["total_response_time"])
-            if n:
-                agg["min"] = min(agg["min"], float(e["min_response_time"]))
-                agg["max"] = max(agg["max"], float(e["max_response_time"]))
-            agg["t0"] = min(agg["t0"], float(e["start_time"]))
-            agg["t1"] = max(agg["t1"], float(e["last_request_timestamp"] or 0))
-            agg["bytes"] += float(e.get("total_content_length", 0))
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise FormatError(
-            f"Locust JSON entry {i} is malformed: {err!r}", path=p, key=f"[{i}]"
-        ) from err
-    e = {
-        "total_response_time": agg["sum"],
-        "min_response_time": agg["min"],
-        "max_response_time": agg["max"],
-        "total_content_length": agg["bytes"],
-    }
-    rows.append(_json_row("Total", int(agg["n"]), int(agg["f"]), e, total, agg["t1"] - agg["t0"]))
-    df = pd.DataFrame(rows)
-    df["estimate"] = "tool"
-    df["source"] = "locust"
-    df["run"] = label
-    return LoadTest(None, "locust", label, str(p), stats=SUMMARY.conform(df))
-
-
-def _json_row(
-    name: str, n: int, f: int, e: dict[str, Any], hist: dict[float, int], span: float
-) -> dict[str, Any]:
-    keys = np.array(sorted(hist))
-    counts = np.array([hist[k] for k in keys], dtype="int64")
-    cum = np.cumsum(counts)
-
-    def pct(q: float) -> float:
-        if n == 0 or cum.size == 0:
-            return np.nan
-        idx = int(
-            np.searchsorted(cum, int(cum[-1] * q), side="right")
-        )  # Locust: floor(n·p) then first bucket above
-        return float(keys[min(idx, keys.size - 1)]) / 1000.0
-
-    return {
-        "label": name,
-        "requests": n,
-        "failures": f,
-        "error_ratio": f / n if n else np.nan,
-        "mean_s": float(e["total_response_time"]) / n / 1000.0 if n else np.nan,
-        "min_s": float(e["min_response_time"]) / 1000.0 if n else np.nan,
-        "p50_s": pct(0.5),
-        "p90_s": pct(0.9),
-        "p95_s": pct(0.95),
-        "p99_s": pct(0.99),
-        "max_s": float(e["max_response_time"]) / 1000.0 if n else np.nan,
-        "throughput_per_s": n / span if span > 0 else np.nan,
-        "received_bytes_per_s": float(e.get("total_content_length", 0)) / span
-        if span > 0
-        else np.nan,
-        "sent_bytes_per_s": np.nan,
-        "apdex": np.nan,
-    }
 
 
 @register_format(

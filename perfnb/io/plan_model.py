@@ -193,12 +193,19 @@ class Plan:
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     _nodes: pd.DataFrame | None = field(default=None, init=False, repr=False)
+    # the node table shared by the plans read together (perfnb.io.plan_table.NodeTable) and this
+    # plan's position in it: nodes are a slice of one frame instead of one frame per plan
+    _table: Any = field(default=None, init=False, repr=False)
+    _row: int = field(default=0, init=False, repr=False)
 
     @property
     def nodes(self) -> pd.DataFrame:
         """The :data:`PLAN_NODES` table of this plan."""
         if self._nodes is None:
-            self._nodes = PLAN_NODES.conform(pd.DataFrame(_typed_columns(self.node_data)))
+            if self._table is not None:
+                self._nodes = self._table.plan_nodes(self._row)
+            else:
+                self._nodes = PLAN_NODES.conform(pd.DataFrame(_typed_columns(self.node_data)))
         return self._nodes
 
     _records: list[dict[str, Any]] | None = field(default=None, init=False, repr=False)

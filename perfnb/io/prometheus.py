@@ -19,6 +19,7 @@ import json
 import math
 import os
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,20 +160,37 @@ def samples_frame(
     """Assemble a METRIC_SAMPLES frame from flat arrays plus per-series label dicts repeated *counts* times."""
     n = int(sum(counts))
     data: dict[str, Any] = dict(columns)
+    reps = np.asarray(counts, dtype=np.int64)
     names = [lab.get("__name__", "") for lab in labels]
-    data["metric"] = pd.Categorical(np.repeat(np.asarray(names, dtype=object), counts)) if n else []
+    data["metric"] = _repeat_categorical(names, reps) if n else []
     keys: list[str] = []
     for lab in labels:
         for k in lab:
             if k != "__name__" and k not in keys:
                 keys.append(k)
     for k in keys:
-        vals = np.asarray([lab.get(k) for lab in labels], dtype=object)
-        data[label_column(k)] = pd.Categorical(np.repeat(vals, counts))
+        data[label_column(k)] = _repeat_categorical([lab.get(k) for lab in labels], reps)
     data["source"] = source
     data["run"] = run
     df = pd.DataFrame(data)
     return METRIC_SAMPLES.conform(df)
+
+
+def _repeat_categorical(per_series: list[Any], reps: np.ndarray) -> pd.Categorical:
+    """``pd.Categorical(np.repeat(per_series, reps))``, built from codes.
+
+    One Python object per series, not per sample (1M samples: ~1 ms instead of ~0.5 s); categories
+    sorted and None missing, as pandas makes them.
+    """
+    present = sorted({v for v in per_series if v is not None})
+    index = {v: i for i, v in enumerate(present)}
+    codes = np.fromiter(
+        (index[v] if v is not None else -1 for v in per_series),
+        dtype=np.int32,
+        count=len(per_series),
+    )
+    cats = pd.Index(present, dtype=object)
+    return pd.Categorical.from_codes(np.repeat(codes, reps), categories=cats)
 
 
 def _ts_ms(values: Any) -> np.ndarray:
@@ -345,6 +363,98 @@ def _matrix(result: Any, rtype: str, path: Path | None, source: str, run: str) -
     return samples_frame(cols, labels, counts, source=source, run=run)
 
 
+def _loads(raw: bytes) -> Any:
+    """Decode with orjson when installed (faster than json), else json; both raise JSONDecodeError."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a dependency; json is the fallback
+        return json.loads(raw)
+    return orjson.loads(raw)
+
+
+_VALUES = re.compile(rb'"values"\s*:\s*\[')
+_CLOSE = re.compile(rb"\s*\]")
+_LAST = re.compile(rb"\]\s*\]")
+_TO_SPACE = bytes.maketrans(b'[]",', b"    ")
+
+
+def _fast_matrix(raw: bytes, *, source: str, run: str) -> pd.DataFrame | None:
+    """A ``query_range`` matrix body without one Python object per sample, or None to take the general path.
+
+    Each series' ``"values":[[t,"v"],…]`` array is cut out of the bytes (the sequence ``"values":[``
+    cannot occur inside a JSON string, whose quotes are escaped) and parsed by numpy in C; the rest of the
+    body, with the arrays emptied, is decoded as JSON for status, labels and warnings. Anything unusual
+    (native histograms, vectors, a token numpy cannot read, counts that do not add up) returns None, so the
+    general path reads it — and reports errors — exactly as before.
+    """
+    if b'"histograms"' in raw:
+        return None
+    starts: list[int] = []
+    ends: list[int] = []
+    m = _VALUES.search(raw)
+    while m is not None:
+        a = m.end()
+        close = _CLOSE.match(raw, a)  # an empty array
+        if close is not None:
+            b = close.end() - 1
+        else:
+            last = _LAST.search(raw, a)
+            if last is None:
+                return None
+            b = last.end() - 1  # the outer bracket
+        starts.append(a)
+        ends.append(b)
+        m = _VALUES.search(raw, b)
+    if not starts:
+        return None
+    skeleton = bytearray()
+    prev = 0
+    for a, b in zip(starts, ends, strict=True):
+        skeleton += raw[prev:a]
+        prev = b
+    skeleton += raw[prev:]
+    try:
+        doc = _loads(bytes(skeleton))
+        data = doc["data"]
+        result = data["result"]
+        if doc.get("status") != "success" or data.get("resultType") != "matrix":
+            return None
+        if len(result) != len(starts) or not all(
+            isinstance(r, dict) and r.get("values") == [] and isinstance(r.get("metric"), dict)
+            for r in result
+        ):
+            return None
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    labels, counts, parts = [], [], []
+    for r, a, b in zip(result, starts, ends, strict=True):
+        chunk = raw[a:b]
+        pairs = chunk.count(b"[")
+        if not pairs:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                flat = np.fromstring(chunk.translate(_TO_SPACE), sep=" ")
+            except (ValueError, DeprecationWarning):
+                return None
+        if len(flat) != 2 * pairs:
+            return None
+        labels.append(r["metric"])
+        counts.append(pairs)
+        parts.append(flat)
+    if not parts:
+        return None
+    flat = np.concatenate(parts).reshape(-1, 2)
+    cols = {"timestamp": _to_timestamp(_ts_ms(flat[:, 0])), "value": flat[:, 1].copy()}
+    frame = samples_frame(cols, labels, counts, source=source, run=run)
+    warns = [str(w) for w in doc.get("warnings", []) or []]
+    if warns:
+        perfnb_attrs(frame)["warnings"] = warns
+    perfnb_attrs(frame)["result_type"] = "matrix"
+    return frame
+
+
 def _sniff_api(path: Path, head: bytes) -> bool:
     h = head.lstrip()[:4096]
     if h[:1] == b"{":
@@ -380,8 +490,11 @@ def read_prometheus(path: str | os.PathLike[str], *, run: str | None = None) -> 
     raw = read_bytes(p)
     if not raw.strip():
         raise EmptyInputError("empty file", path=p, expected="a Prometheus API JSON body")
+    fast = _fast_matrix(raw, source="prometheus", run=run_label(p, run))
+    if fast is not None:
+        return fast
     try:
-        doc = json.loads(raw)
+        doc = _loads(raw)
     except JSON_ERRORS as err:  # UnicodeDecodeError is a ValueError
         what, line = json_problem(err)
         raise FormatError(
@@ -656,4 +769,6 @@ def concat_samples(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate METRIC_SAMPLES frames with different label columns (categories unioned)."""
     if not frames:
         return METRIC_SAMPLES.empty()
+    if len(frames) == 1:  # nothing to union: no categorical → string → categorical round trip
+        return METRIC_SAMPLES.conform(frames[0])
     return METRIC_SAMPLES.conform(_concat(list(frames)))

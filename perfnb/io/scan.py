@@ -67,6 +67,7 @@ class _Options:
     apdex_f_s: float | None = None
     run: str = ""
     whole: bool = False  # gzip or UTF-16: no byte ranges, the format's reader reads the file
+    intervals: bool = True
 
 
 def loadtest_files(path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
@@ -103,6 +104,7 @@ def scan_loadtest(
     run: str | None = None,
     timestamp_format: str | None = None,
     timezone: str = "UTC",
+    intervals: bool | None = None,
 ) -> LoadTest:
     """Aggregate one or many raw load-test files in bounded memory (``"stream"``) or on Dask (``"dask"``).
 
@@ -124,6 +126,11 @@ def scan_loadtest(
         Show a progress bar (default: for inputs of 256 MB or more).
     on_bad_lines, timestamp_format, timezone
         As for :func:`perfnb.read_jmeter`; skipped rows are counted in ``LoadTest.meta["skipped_rows"]``.
+    intervals
+        ``True``: build the per-interval histograms in the same pass (for :meth:`~LoadTest.intervals`,
+        capacity, percentiles over time). ``None`` (default) or ``False``: the pass builds what
+        :meth:`~LoadTest.summary` needs only; with ``None`` the first call of ``intervals()`` makes a
+        second pass that builds them, with ``False`` it is refused.
 
     Returns
     -------
@@ -172,6 +179,7 @@ def scan_loadtest(
             apdex_t_s=apdex_t_s,
             apdex_f_s=apdex_f_s,
             run=run_label(f, run),
+            intervals=bool(intervals),
         )
         file_parts, o = _plan(f, o, chunk_bytes)
         parts.extend(file_parts)
@@ -191,6 +199,26 @@ def scan_loadtest(
         if run is not None
         else (run_label(files[0], None) if len(files) == 1 else Path(files[0]).parent.name)
     )
+    if intervals is None:
+        from functools import partial
+
+        agg.rescan = partial(
+            scan_loadtest,
+            path,
+            engine=engine,
+            client=client,
+            chunk_bytes=chunk_bytes,
+            interval=interval,
+            apdex_t_s=apdex_t_s,
+            apdex_f_s=apdex_f_s,
+            sub_buckets=sub_buckets,
+            progress=progress,
+            on_bad_lines=on_bad_lines,
+            run=run,
+            timestamp_format=timestamp_format,
+            timezone=timezone,
+            intervals=True,
+        )
     lt = LoadTest(
         None,
         sources.pop() if len(sources) == 1 else "mixed",
@@ -198,6 +226,14 @@ def scan_loadtest(
         str(path) if not isinstance(path, (list, tuple)) else str(files[0].parent),
         aggregate=agg,
     )
+    for key in ("checks", "threshold_definitions"):  # k6 --out json: what the tool judges
+        if key in agg.meta:
+            lt.meta[key] = agg.meta[key]
+    if "run_end_ns" in agg.meta and agg.count.sum():
+        # k6: rates over the test-run duration (first request start to the last sample of any metric)
+        first = int(agg.first_ns[agg.count > 0].min())
+        end = max(int(agg.meta["run_end_ns"]), int(agg.last_end_ns[agg.count > 0].max()))
+        lt.meta["run_duration_s"] = (end - first) / 1e9
     lt.meta.update(
         {
             "engine": engine,
@@ -260,20 +296,29 @@ def aggregate_partition(part: Partition, o: _Options) -> LoadAggregate:
     """The aggregate of one partition (runs on a Dask worker with ``engine="dask"``)."""
     p = Path(part.path)
     bad = BadLines(o.on_bad_lines, path=p)
-    arrays = _arrays(part, o, p, bad)
+    arrays, extra = _arrays(part, o, p, bad)
     agg = LoadAggregate.from_arrays(
         arrays,
         interval_s=o.interval_s,
         sub_buckets=o.sub_buckets,
         apdex_t_s=o.apdex_t_s,
         apdex_f_s=o.apdex_f_s,
+        intervals=o.intervals,
     )
     agg.meta["skipped_rows"] = bad.count
     agg.meta["skipped_lines"] = bad.lines[:100]
+    agg.meta.update(extra)
     return agg
 
 
-def _arrays(part: Partition, o: _Options, p: Path, bad: BadLines) -> RequestArrays:
+def _arrays(
+    part: Partition, o: _Options, p: Path, bad: BadLines
+) -> tuple[RequestArrays, dict[str, Any]]:
+    """The partition's requests, and what else it says for ``LoadAggregate.meta``.
+
+    k6: the time of its last sample of any metric (``run_end_ns``); checks and threshold expressions
+    of ``--out json``.
+    """
     import pyarrow as pa
 
     if o.fmt in _WHOLE or o.whole:
@@ -286,20 +331,23 @@ def _arrays(part: Partition, o: _Options, p: Path, bad: BadLines) -> RequestArra
         lines = list(lt.meta.get("skipped_lines", []))
         n = int(lt.meta.get("skipped_rows", 0))
         bad.lines.extend(lines[:n] + [-1] * max(0, n - len(lines)))
-        return arr  # type: ignore[no-any-return]
+        return arr, {}
     with pa.OSFile(part.path) as fh:
         buf = fh.read_at(part.nbytes, part.start)
     if o.fmt == "jmeter_csv":
-        return _jmeter_arrays(buf, part, o, p, bad)
+        return _jmeter_arrays(buf, part, o, p, bad), {}
     if o.fmt == "k6_csv":
         from perfnb.analysis.aggregate import RequestArrays as RA
-        from perfnb.io.k6 import csv_frame, csv_table
+        from perfnb.io.k6 import _epoch, csv_frame, csv_table
 
         before = _lines_before(part.path, part.start)
         df = csv_table(
             pa.BufferReader(buf), p, bad, list(o.names), has_header=False, line_offset=before
         )
-        return RA.from_frame(csv_frame(df, p, o.run, bad))
+        extra = (
+            {"run_end_ns": int(_epoch(df["timestamp"].iloc[-1:]).iloc[0].value)} if len(df) else {}
+        )
+        return RA.from_frame(csv_frame(df, p, o.run, bad)), extra
     from perfnb.analysis.aggregate import RequestArrays as RA
     from perfnb.io.k6 import parse_ndjson
 
@@ -320,7 +368,12 @@ def _arrays(part: Partition, o: _Options, p: Path, bad: BadLines) -> RequestArra
                 hint=err.hint,
             ) from err
         raise
-    return RA.from_frame(frame)
+    meta: dict[str, Any] = {}
+    end = points.last_time_ns()
+    if end is not None:
+        meta["run_end_ns"] = end
+    points.merge_meta(meta)
+    return RA.from_frame(frame), meta
 
 
 def _shifted(err: FormatError, part: Partition) -> FormatError:

@@ -64,12 +64,7 @@ def plot_throughput_vs_users(cap: Capacity, *, ax: Axes | None = None) -> Axes:
     lv = cap.levels
     ax.plot(lv["users"], lv["throughput_per_s"], "o", label="measured")
     if np.isfinite(cap.lam):
-        n = np.linspace(
-            1,
-            max(float(lv["users"].max()), cap.peak_users if np.isfinite(cap.peak_users) else 0)
-            * 1.2,
-            200,
-        )
+        n = np.linspace(1, float(lv["users"].max()), 200)  # the curve only where levels were run
         ax.plot(n, cap.curve(n), "-", label=f"USL σ={cap.sigma:.3f} κ={cap.kappa:.4f}")
         if np.isfinite(cap.peak_users):
             ax.axvline(cap.peak_users, ls="--", color="grey", label=f"N*={cap.peak_users:.0f}")
@@ -130,6 +125,23 @@ def plot_latency_cdf(
             for name, g in req.groupby("label", observed=True):
                 cdf(g["response_time_s"], label=str(name), lw=1)
         cdf(req["response_time_s"], label=f"Total ({lt.run})", lw=2, color="black")
+    elif lt.stats is not None and len(lt.stats):
+        # stats-only runs (Locust without per-request rows): join the tool's own percentiles
+        cols = [("min_s", 0.0), ("p50_s", 0.5), ("p90_s", 0.9), ("p95_s", 0.95), ("p99_s", 0.99),
+                ("max_s", 1.0)]  # fmt: skip
+        for rec in lt.stats.to_dict("records"):
+            name = str(rec["label"])
+            if name != "Total" and (not labels or baseline is not None):
+                continue
+            pts = [
+                (float(rec[c]), p) for c, p in cols if c in rec and rec[c] == rec[c] and rec[c] > 0
+            ]
+            if pts:
+                xs, ps = zip(*pts, strict=True)
+                total = name == "Total"
+                ax.plot(xs, ps, marker="o", ms=3, lw=2 if total else 1,
+                        color="black" if total else None,
+                        label=f"{name} (tool percentiles)")  # fmt: skip
     if baseline is not None and baseline.requests is not None:
         cdf(
             baseline.requests["response_time_s"],

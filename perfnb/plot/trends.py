@@ -64,7 +64,10 @@ def plot_change_points(
         ax.axvline(x[int(pos)], color=_KIND_COLOR.get(kind, "#7f7f7f"), ls="--", lw=1.2)  # type: ignore[arg-type]
     name = str(series.name) if series.name is not None else "series"
     ax.set_title(title or f"{name}: {len(cps)} change point(s)")
-    ax.set_ylabel(ylabel)
+    unit = "s" if name.endswith(("_s", "_seconds")) else "ratio" if name.endswith("_ratio") else ""
+    ax.set_ylabel(ylabel or (f"{name} ({unit})" if unit else name))
+    if isinstance(x, pd.DatetimeIndex):
+        _time_axis(ax)
     ax.legend(loc="upper left", fontsize="small")
     return ax
 
@@ -82,8 +85,8 @@ def plot_burn_rates(
     orange for ticket).
     """
     ax = _ax(ax, figsize=(9, 3.5))
-    for col in burn.columns:
-        ax.plot(burn.index, burn[col].to_numpy(), lw=1, label=col.removeprefix("burn_"))
+    for label, values in _same_lines(burn):
+        ax.plot(burn.index, values.to_numpy(), lw=1, label=label)
     for name, level in (thresholds or {}).items():
         ax.axhline(level, ls=":", color="grey", lw=1)
         ax.annotate(name, (burn.index[0], level), fontsize="x-small", color="grey")
@@ -97,7 +100,38 @@ def plot_burn_rates(
     ax.set_ylabel("burn rate (× budget)")
     ax.set_title("Error-budget burn rate")
     ax.legend(loc="upper left", fontsize="small", ncol=4)
+    _time_axis(ax)
     return ax
+
+
+def _time_axis(ax: Axes) -> None:
+    """Few, concise date ticks (no overlapping labels) and the axis title with its unit."""
+    import matplotlib.dates as mdates
+
+    loc = mdates.AutoDateLocator(minticks=3, maxticks=7)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))  # type: ignore[no-untyped-call]
+    ax.set_xlabel("time (UTC)")
+
+
+def _same_lines(burn: pd.DataFrame) -> list[tuple[str, pd.Series]]:
+    """Columns with identical values drawn once, labelled ``1h = 5min``.
+
+    Data shorter than the windows fills every window the same; eight coinciding lines made an
+    unreadable legend.
+    """
+    groups: list[tuple[list[str], pd.Series]] = []
+    for col in burn.columns:
+        v = burn[col]
+        for names, ref in groups:
+            if np.allclose(
+                v.to_numpy(dtype="float64"), ref.to_numpy(dtype="float64"), equal_nan=True
+            ):
+                names.append(col.removeprefix("burn_"))
+                break
+        else:
+            groups.append(([col.removeprefix("burn_")], v))
+    return [(" = ".join(names), v) for names, v in groups]
 
 
 def plot_bucket_heatmap(buckets: pd.DataFrame, *, ax: Axes | None = None, title: str = "") -> Axes:
@@ -122,4 +156,6 @@ def plot_bucket_heatmap(buckets: pd.DataFrame, *, ax: Axes | None = None, title:
     ax.set_ylabel("bucket (s)")
     ax.set_title(title or "Latency histogram buckets over time")
     ax.figure.colorbar(mesh, ax=ax, label="observations")
+    if pd.api.types.is_datetime64_any_dtype(grid.columns):
+        _time_axis(ax)
     return ax

@@ -30,6 +30,7 @@ __all__ = [
     "plan_events",
     "standard_summary",
     "story",
+    "summary_view",
 ]
 
 
@@ -58,23 +59,66 @@ def load_sources(paths: Mapping[str, str]) -> dict[str, Any]:
 
 
 def describe_sources(sources: Mapping[str, Any]) -> pd.DataFrame:
-    """One line per loaded input: ``input, loaded as, summary`` (the object's short repr)."""
+    """One line per loaded input: ``input, loaded as, size, run`` (no object reprs)."""
     rows = []
     for name, obj in sources.items():
-        if isinstance(obj, list):
-            kinds = sorted({type(o).__name__ for o in obj})
-            text = f"{len(obj)} item(s)"
-            kind = ", ".join(kinds)
-        elif isinstance(getattr(obj, "frame", None), pd.DataFrame):
-            kind = type(obj).__name__
-            text = f"{len(obj.frame)} rows"
-        else:
-            kind = type(obj).__name__
-            text = repr(obj).splitlines()[0]
-            if len(text) > 120:
-                text = text[:119] + "…"
-        rows.append({"input": name, "loaded as": kind, "summary": text})
-    return pd.DataFrame(rows, columns=["input", "loaded as", "summary"])
+        items = obj if isinstance(obj, list) else [obj]
+        kinds = sorted({type(o).__name__ for o in items})
+        size = f"{len(obj):,} plan(s)" if isinstance(obj, list) else "—"
+        for attr, unit in _SIZES:
+            if isinstance(obj, list):
+                break
+            table = getattr(obj, attr, None)
+            if isinstance(table, pd.DataFrame) and len(table):
+                size = f"{len(table):,} {unit}"
+                break
+        runs = sorted({str(getattr(o, "run", "") or "") for o in items} - {""})
+        rows.append(
+            {
+                "input": name,
+                "loaded as": ", ".join(kinds),
+                "size": size,
+                "run": ", ".join(runs[:3]) + (" …" if len(runs) > 3 else ""),
+            }
+        )
+    return pd.DataFrame(rows, columns=["input", "loaded as", "size", "run"])
+
+
+#: what to count to say how big a loaded object is: (attribute, unit), first one present wins
+_SIZES = (
+    ("functions", "functions"),
+    ("requests", "requests"),
+    ("history", "history rows"),
+    ("runs", "run(s)"),
+    ("snapshots", "snapshot(s)"),
+    ("frame", "rows"),
+)
+
+
+def summary_view(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`standard_summary` for reading: each value formatted with its metric's unit."""
+    from perfnb.report.format import fmt_value
+
+    def unit_column(metric: str) -> str:
+        m = metric.lower()
+        if "(s)" in m or "time" in m:
+            return "value_s"
+        if "ratio" in m:
+            return "value_ratio"
+        if "score" in m:
+            return "score"
+        if "req/s" in m:
+            return "value_per_s"
+        return "value"
+
+    out = summary.copy()
+    out["value"] = [
+        fmt_value(v, unit_column(str(m))) for m, v in zip(out["metric"], out["value"], strict=True)
+    ]
+    out["metric"] = (
+        out["metric"].str.replace(" (s)", "", regex=False).str.replace(" (req/s)", "", regex=False)
+    )
+    return out
 
 
 def _total_row(summary: pd.DataFrame) -> pd.Series | None:
@@ -158,9 +202,7 @@ def standard_summary(sources: Mapping[str, Any], **thresholds: float) -> pd.Data
     vitals = sources.get("lighthouse")
     if vitals is not None and hasattr(vitals, "runs") and len(vitals.runs):
         score = float(vitals.runs["performance_score"].median())
-        rows.append(
-            _row("Lighthouse performance score", score, "≥ 0.9", score >= 0.9, "lighthouse")
-        )
+        rows.append(_row("Lighthouse performance score", score, "≥ 90", score >= 0.9, "lighthouse"))
     return pd.DataFrame(rows, columns=["metric", "value", "objective", "status", "source"])
 
 

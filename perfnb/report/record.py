@@ -1,9 +1,10 @@
 """``record()`` and ``read_records()``: how a notebook hands results to ``perfnb run`` (scrapbook's job).
 
 A notebook's last cell calls ``perfnb.report.record("findings", findings, output_dir=output_dir)``. That
-displays the findings (as an escaped HTML table) and, alongside, a vendor-MIME JSON payload
-(``application/vnd.perfnb.record+json``) that survives in the executed ``.ipynb``; with an output folder it
-also writes ``findings.json`` there. ``perfnb run`` reads those records from the executed notebook, never
+displays a vendor-MIME JSON payload (``application/vnd.perfnb.record+json``) that survives in the executed
+``.ipynb`` and shows nothing (the findings table is shown once, in the notebook's Findings section); with
+an output folder it also writes ``findings.json`` there. ``record("window", perfnb.report.time_window(lt))``
+gives the report header the data's time window. ``perfnb run`` reads those records from the executed notebook, never
 from the HTML.
 """
 
@@ -20,7 +21,7 @@ from perfnb.findings import Findings, _jsonable
 if TYPE_CHECKING:
     import nbformat
 
-__all__ = ["MIME", "read_records", "record"]
+__all__ = ["MIME", "read_records", "record", "time_window"]
 
 #: The MIME type of a record in a notebook output.
 MIME = "application/vnd.perfnb.record+json"
@@ -34,7 +35,7 @@ def _payload(name: str, value: Any) -> Any:
 
 def record(
     name: str, value: Any, *, output_dir: str | os.PathLike[str] | None = None, display: bool = True
-) -> Any:
+) -> None:
     """Record *value* under *name* in the running notebook (and in *output_dir* as ``<name>.json``).
 
     Parameters
@@ -51,8 +52,8 @@ def record(
 
     Returns
     -------
-    object
-        The JSON payload that was recorded.
+    None
+        Nothing, so that a notebook's last cell (``record(...)``) displays nothing.
     """
     payload = {"name": name, "data": _payload(name, value)}
     folder = output_dir or os.environ.get("PERFNB_OUTPUT_DIR") or ""
@@ -66,13 +67,10 @@ def record(
         try:
             from IPython.display import display as ipy_display
         except ImportError:  # pragma: no cover - IPython ships with ipykernel, a dependency
-            return payload
-        bundle: dict[str, Any] = {MIME: payload, "text/plain": f"<perfnb record {name!r}>"}
-        if isinstance(value, Findings):
-            bundle["text/html"] = value._repr_html_()
-            bundle["text/plain"] = repr(value)
-        ipy_display(bundle, raw=True)
-    return payload
+            return
+        # the payload only: findings are shown once, in their own section, and a report drops
+        # record outputs; an empty text/plain keeps JupyterLab from printing a placeholder
+        ipy_display({MIME: payload, "text/plain": ""}, raw=True)
 
 
 def read_records(notebook: str | os.PathLike[str] | nbformat.NotebookNode) -> dict[str, Any]:
@@ -102,3 +100,34 @@ def read_records(notebook: str | os.PathLike[str] | nbformat.NotebookNode) -> di
                     rec = json.loads(rec)
                 found[rec["name"]] = rec["data"]
     return found
+
+
+def time_window(*objects: Any) -> dict[str, str]:
+    """``{"start", "end"}`` (ISO 8601) spanning the timestamps of *objects*; ``{}`` if none has any.
+
+    Takes loaded objects with a ``frame`` (or ``requests``/``intervals``) holding a ``timestamp`` column,
+    DataFrames, and lists of plans with a ``timestamp`` attribute (auto_explain logs).
+    """
+    import pandas as pd
+
+    stamps: list[Any] = []
+    for obj in objects:
+        if obj is None:
+            continue
+        if isinstance(obj, list | tuple):
+            stamps.extend(getattr(o, "timestamp", None) for o in obj)
+            continue
+        for attr in ("frame", "requests", "history"):
+            try:
+                frame = obj if isinstance(obj, pd.DataFrame) else getattr(obj, attr, None)
+            except Exception:  # noqa: S112 - a property that cannot compute has no window to give
+                continue
+            if isinstance(frame, pd.DataFrame) and "timestamp" in frame and len(frame):
+                col = pd.to_datetime(frame["timestamp"], errors="coerce", utc=True)
+                stamps.extend([col.min(), col.max()])
+                break
+    valid = [pd.Timestamp(s) for s in stamps if s is not None and not pd.isna(s)]
+    valid = [s.tz_localize("UTC") if s.tzinfo is None else s for s in valid]
+    if not valid:
+        return {}
+    return {"start": min(valid).isoformat(), "end": max(valid).isoformat()}

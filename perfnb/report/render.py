@@ -26,6 +26,7 @@ def render_html(
     output: str | os.PathLike[str] | None = None,
     *,
     banner: str = "",
+    header: str = "",
     include_code: bool = False,
 ) -> str:
     """Render *notebook* to HTML and write it to *output* if given; return the HTML.
@@ -34,6 +35,9 @@ def render_html(
     ----------
     banner
         Plain text shown above the report (run time, parameters, status); it is escaped.
+    header
+        HTML from :func:`perfnb.report.header.header_html` (already escaped): verdict, top bottlenecks,
+        contents. With a header, the notebook's own first ``# title`` line is dropped (the header has it).
     include_code
         Keep the code cells (for exploration exports); reports leave them out.
     """
@@ -46,6 +50,7 @@ def render_html(
         if isinstance(notebook, nbformat.NotebookNode)
         else nbformat.read(os.fspath(notebook), 4)
     )
+    nb = _for_report(nb, drop_title=bool(header))
     cfg = Config()
     cfg.TagRemovePreprocessor.remove_cell_tags = ("remove-cell", "injected-parameters")
     cfg.TagRemovePreprocessor.remove_input_tags = ("remove-input",)
@@ -62,8 +67,39 @@ def render_html(
     exporter.register_preprocessor(TagRemovePreprocessor(config=cfg), enabled=True)
     # nbconvert warns on stderr about figures without alt text; matplotlib outputs never have one
     exporter.log.setLevel(logging.ERROR)
-    resources = {"perfnb_banner": esc(banner) if banner else ""}
+    resources = {"perfnb_banner": esc(banner) if banner else "", "perfnb_header": header}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     if output is not None:
-        Path(output).write_text(body, encoding="utf-8")
+        from perfnb.report.files import atomic_write
+
+        atomic_write(Path(output), body)
     return body
+
+
+def _for_report(nb: nbformat.NotebookNode, *, drop_title: bool) -> nbformat.NotebookNode:
+    """A copy without what a reader should not see.
+
+    Records (machine-readable payloads), stderr (warnings, kernel noise) and, under a header, the
+    duplicate title line.
+    """
+    import copy
+
+    from perfnb.report.record import MIME
+
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [
+                o
+                for o in cell.get("outputs", [])
+                if MIME not in o.get("data", {})
+                and not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+            ]
+    if drop_title:
+        # the notebook's first "# title" (papermill may have put its error banner cell before it)
+        for cell in nb.cells:
+            lines = cell.source.splitlines() if cell.cell_type == "markdown" else []
+            if lines and lines[0].startswith("# "):
+                cell.source = "\n".join(lines[1:]).lstrip("\n")
+                break
+    return nb

@@ -20,13 +20,15 @@ import json
 import logging
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from perfnb import errors
+from perfnb import errors, samples
+from perfnb._secrets import find_secret, is_env_name
 from perfnb.errors import ConfigError, NotebookError
 from perfnb.findings import Findings, Severity
 
@@ -137,8 +139,18 @@ def notebook_parameters(notebook: str | os.PathLike[str]) -> dict[str, dict[str,
 
 
 _SECRET_NAME = re.compile(r"(password|passwd|secret|token|api_?key|credential)", re.IGNORECASE)
-_URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s:]*:[^/@\s]+@", re.IGNORECASE)
 _PATH_PARAM = re.compile(r"_(path|dir|file)$")
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string inside a parameter value (lists and dicts from YAML included)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
 
 
 def _literal_default(text: Any) -> Any:
@@ -201,13 +213,22 @@ def prepare_parameters(
                 f"parameter {name!r} looks like a secret; pass the name of an environment variable instead"
             )
         value = _coerce(name, value, declared[name]["type"])
-        if isinstance(value, str) and _URL_WITH_PASSWORD.match(value):
-            raise ConfigError(
-                f"parameter {name!r} holds a URL with a password; put it in an environment variable and "
-                "pass that variable's name (papermill records parameters in the output notebook)"
-            )
-        if isinstance(value, str) and value and _PATH_PARAM.search(name) and "://" not in value:
-            value = str((base / Path(value).expanduser()).resolve())
+        for text in _strings(value):
+            reason = find_secret(text)
+            if reason:
+                raise ConfigError(
+                    f"parameter {name!r} holds {reason}; put it in an environment variable and pass "
+                    "that variable's name (papermill records parameters in the output notebook)"
+                )
+        if name.endswith("_env") and isinstance(value, str) and value.strip():
+            if not is_env_name(value.strip()):
+                raise ConfigError(
+                    f"parameter {name!r} takes the NAME of an environment variable "
+                    "(letters, digits, '_'), not its value"
+                )
+            value = value.strip()
+        if isinstance(value, str) and value and _PATH_PARAM.search(name):
+            value = samples.resolve(value, cwd=base)
         out[name] = value
     return out
 
@@ -222,6 +243,7 @@ class RunResult:
     html: Path
     findings: Findings = field(default_factory=Findings)
     message: str = ""
+    verdict: str = ""
 
     @property
     def ok(self) -> bool:
@@ -229,15 +251,51 @@ class RunResult:
         return self.exit_code in (ExitCode.OK, ExitCode.FINDINGS)
 
 
-def _timestamp_folder(parent: Path, now: dt.datetime) -> Path:
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    folder = parent / stamp
-    n = 1
-    while folder.exists():
-        folder = parent / f"{stamp}-{n}"
-        n += 1
-    folder.mkdir(parents=True)
-    return folder
+#: parameters that name an input (and so never keep a bundled default in a user's run)
+_INPUT_PARAM = re.compile(r"_(path|file)$")
+
+
+def input_parameters(declared: dict[str, dict[str, Any]]) -> list[str]:
+    """The declared parameters that name an input file, folder or glob."""
+    return [name for name in declared if _INPUT_PARAM.search(name)]
+
+
+def _inputs(
+    declared: dict[str, dict[str, Any]], params: dict[str, Any], *, defaults: bool
+) -> dict[str, Any]:
+    """Every input parameter set: given ones as given; the rest empty, or the resolved sample default."""
+    out = dict(params)
+    for name in input_parameters(declared):
+        if name in out:
+            continue
+        value = _literal_default(declared[name]["default"]) if defaults else ""
+        out[name] = samples.resolve(value) if isinstance(value, str) else value
+    return out
+
+
+_BACKEND_LOCK = threading.Lock()
+_BACKEND_USERS: list[Any] = [0, ""]
+
+
+def _inline_backend(delta: int) -> None:
+    """Hold MPLBACKEND at the inline backend while any run executes (runs may be concurrent threads).
+
+    Figures must reach the notebook as inline images even when the caller runs with MPLBACKEND=Agg
+    (CI, make): the kernel inherits the environment at launch.
+    """
+    with _BACKEND_LOCK:
+        users = int(_BACKEND_USERS[0])
+        if delta > 0 and users == 0:
+            _BACKEND_USERS[1] = os.environ.get("MPLBACKEND", "")
+            os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+        users += delta
+        _BACKEND_USERS[0] = users
+        if users == 0:
+            saved = str(_BACKEND_USERS[1])
+            if saved:
+                os.environ["MPLBACKEND"] = saved
+            else:
+                os.environ.pop("MPLBACKEND", None)
 
 
 def run_notebook(
@@ -249,6 +307,7 @@ def run_notebook(
     kernel_name: str = "python3",
     cwd: str | os.PathLike[str] | None = None,
     timeout_s: float | None = None,
+    defaults: bool = False,
 ) -> RunResult:
     """Execute *notebook* with *parameters* and write its run folder.
 
@@ -266,6 +325,9 @@ def run_notebook(
         Folder that relative path parameters are resolved against (default: the current one).
     timeout_s
         Per-cell execution timeout.
+    defaults
+        Run on the notebook's sample defaults (``perfnb demo``, tests). Otherwise every input parameter
+        that is not given is set to ``""``, so a bundled sample never enters a user's report.
 
     Returns
     -------
@@ -275,49 +337,69 @@ def run_notebook(
     Raises
     ------
     ConfigError
-        On bad parameters or an unknown notebook (nothing is executed).
+        On bad parameters, no parameter at all (without *defaults*) or an unknown notebook (nothing
+        is executed).
     """
+    import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     from perfnb import __version__
+    from perfnb.report import files
+    from perfnb.report.header import Header, header_html, headings, verdict
+    from perfnb.report.html import esc as escape
     from perfnb.report.record import read_records
     from perfnb.report.render import render_html
 
     level = Severity.parse(fail_on)
     path = find_notebook(notebook)
     declared = notebook_parameters(path)
-    params = prepare_parameters(path, dict(parameters or {}), cwd=cwd)
+    given = prepare_parameters(path, dict(parameters or {}), cwd=cwd)
+    if not defaults and not given:
+        raise ConfigError(
+            f"notebook {path.stem!r}: no parameter given; pass its inputs with -p NAME VALUE "
+            f"({', '.join(input_parameters(declared))}), or run `perfnb demo` for the bundled samples"
+        )
+    params = _inputs(declared, given, defaults=defaults)
     started = dt.datetime.now(dt.timezone.utc)
-    folder = _timestamp_folder(Path(output_dir).resolve() / path.stem, started)
+    folder = files.unique_folder(Path(output_dir).resolve() / path.stem, started)
     if "output_dir" in declared:
         params["output_dir"] = str(folder)
     executed = folder / f"{path.stem}.ipynb"
     html = folder / f"{path.stem}.html"
     used = {name: _literal_default(info["default"]) for name, info in declared.items()}
     used.update(params)
-    (folder / "parameters.yaml").write_text(yaml.safe_dump(used, sort_keys=True), encoding="utf-8")
+    files.atomic_write(folder / "parameters.yaml", yaml.safe_dump(used, sort_keys=True))
+    files.atomic_write_json(
+        folder / "run.json",
+        {
+            "notebook": path.stem,
+            "status": "running",
+            "started": started.isoformat(),
+            **files.owner(),
+        },
+    )
 
     exit_code = ExitCode.OK
     message = ""
     error: dict[str, str] | None = None
-    # Figures must reach the notebook as inline images even when the caller runs with MPLBACKEND=Agg
-    # (CI, make): the kernel inherits the environment, so set the inline backend for its lifetime.
-    saved_backend = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    _inline_backend(+1)
     try:
         papermill.execute_notebook(
             str(path),
             str(executed),
             parameters=params,
             kernel_name=kernel_name,
-            cwd=str(project_root()),
+            # the run folder: nothing relative may resolve against the checkout (no sample leaks in)
+            cwd=str(folder),
             progress_bar=False,
             log_output=False,
             execution_timeout=timeout_s,
-            # the kernel warns on every start that its loopback TCP is unencrypted: noise in cron
-            # mail and CI logs (papermill's kernels only ever listen on 127.0.0.1)
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            # the kernel warns on every start that its loopback TCP is unencrypted, and jupyter_client's
+            # shutdown always sends SIGINT first (KernelManager._async_shutdown_kernel), which ipykernel
+            # logs as "ERROR | KeyboardInterrupt caught in kernel." when it lands in its loop: noise in
+            # cron mail and CI logs. A failing cell still reaches us through papermill, not the log.
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except PapermillExecutionError as err:
         exit_code = exit_code_for(err.ename)
@@ -328,26 +410,14 @@ def run_notebook(
         message = f"{type(err).__name__}: {err}".replace("\n", " ")
         error = {"ename": type(err).__name__, "evalue": str(err), "cell": ""}
     finally:
-        if saved_backend is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = saved_backend
+        _inline_backend(-1)
 
     findings = Findings()
+    records: dict[str, Any] = {}
     if executed.exists():
         records = read_records(executed)
         if "findings" in records:
             findings = Findings.from_json(json.dumps(records["findings"]))
-        status = "failed" if error else "ok"
-        banner = (
-            f"{path.stem} · {started:%Y-%m-%d %H:%M UTC} · perfnb {__version__} · status: {status}"
-            + (f" · {message}" if message else "")
-        )
-        render_html(executed, html, banner=banner)
-    else:
-        html.write_text(
-            f"<!DOCTYPE html><html><body><p>Notebook did not run: {message}</p></body></html>"
-        )
     findings_path = folder / "findings.json"
     if not findings_path.exists() or error:
         findings.to_json(findings_path)
@@ -359,10 +429,38 @@ def run_notebook(
             message = f"{len(findings.at_least(level))} finding(s) at or above {level.name}"
         else:
             message = f"ok: {len(findings)} finding(s), none at or above {level.name}"
+    outcome = verdict(findings, fail_on=level, failed=error is not None)
+    if executed.exists():
+        nb = nbformat.read(str(executed), as_version=4)
+        title = str(nb.metadata.get("title") or path.stem.replace("_", " ").capitalize())
+        head = Header(
+            title=title,
+            verdict=outcome,
+            findings=findings,
+            fail_on=level,
+            exit_code=int(exit_code),
+            started=started,
+            sources={
+                n.removesuffix("_path").removesuffix("_file"): str(v)
+                for n, v in params.items()
+                if _INPUT_PARAM.search(n) and v
+            },
+            window=records.get("window") or {},
+            message=message,
+            toc=headings(c.source for c in nb.cells if c.cell_type == "markdown"),
+        )
+        render_html(nb, html, header=header_html(head))
+    else:
+        files.atomic_write(
+            html,
+            "<!DOCTYPE html><html><body><p>Notebook did not run: "
+            f"{escape(message)}</p></body></html>",
+        )
     finished = dt.datetime.now(dt.timezone.utc)
     run_info = {
         "notebook": path.stem,
         "status": "failed" if error else "ok",
+        "verdict": outcome,
         "exit_code": int(exit_code),
         "message": message,
         "error": error,
@@ -374,6 +472,6 @@ def run_notebook(
         "fail_on": level.name,
         "perfnb_version": __version__,
     }
-    (folder / "run.json").write_text(json.dumps(run_info, indent=2) + "\n", encoding="utf-8")
+    files.atomic_write_json(folder / "run.json", run_info)
     logger.info("%s: %s (%s)", path.stem, message, folder)
-    return RunResult(exit_code, folder, executed, html, findings, message)
+    return RunResult(exit_code, folder, executed, html, findings, message, outcome)

@@ -1,4 +1,7 @@
-"""Load-test rules (LT0xx): latency objective, error ratio, Apdex, slow label, concentrated errors, knee."""
+"""Load-test rules (LT0xx): latency objective, error ratio, Apdex, slow label, concentrated errors, knee.
+
+And what the tool itself judged: script exceptions, k6 thresholds and checks, Gatling assertions.
+"""
 
 from __future__ import annotations
 
@@ -69,7 +72,8 @@ def error_ratio(r: Any, lt: LoadTest, th: Any) -> Iterator[Finding]:
     for row in s.itertuples(index=False):
         if np.isfinite(row.error_ratio) and row.error_ratio > th["error_ratio_max"]:
             yield r.finding(
-                title=f"{row.error_ratio:.1%} of requests failed",
+                title=f"{row.error_ratio:.1%} of requests failed"
+                + ("" if str(row.label) == "Total" else f" on {row.label}"),
                 location=str(row.label),
                 evidence={
                     "error_ratio": row.error_ratio,
@@ -170,29 +174,107 @@ def concentrated_errors(r: Any, lt: LoadTest, th: Any) -> Iterator[Finding]:
             return
 
 
-@rule("LT006", "latency-knee", applies_to=LoadTest, thresholds=("knee_factor",), direction="up")
+@rule(
+    "LT006",
+    "latency-knee",
+    applies_to=LoadTest,
+    thresholds=("knee_factor", "p95_max_s", "error_ratio_max"),
+    direction="up",
+)
 def latency_knee(r: Any, lt: LoadTest, th: Any) -> Iterator[Finding]:
     """p95 climbs past ``knee_factor`` × its lowest-load value at some user level (the knee).
 
     Fix: capacity is reached there: scale out or remove the bottleneck; see the USL fit.
-    False positive: runs without distinct user levels.
+    False positive: runs without distinct user levels. The knee is taken among healthy levels only
+    (below the breaking point, enough requests); the recommendation names only levels that were run.
     """
     from perfnb.analysis.capacity import capacity
     from perfnb.errors import PerfnbError
 
     try:
-        c = capacity(lt, knee_factor=th["knee_factor"], p95_max_s=th["p95_max_s"])
+        c = capacity(
+            lt,
+            knee_factor=th["knee_factor"],
+            p95_max_s=th["p95_max_s"],
+            error_ratio_max=th["error_ratio_max"],
+        )
     except PerfnbError:
         return
     if c.knee_users is not None and len(c.levels) >= 3:
+        evidence: dict[str, Any] = {"knee_users": c.knee_users, "highest_users": c.highest_users}
+        if np.isfinite(c.peak_users):  # only a peak within the levels run
+            evidence["usl_peak_users"] = c.peak_users
+            evidence["usl_max_throughput_per_s"] = c.max_throughput_per_s
+        for key in ("optimal_users", "breaking_users"):
+            if getattr(c, key) is not None:
+                evidence[key] = getattr(c, key)
         yield r.finding(
             title=f"latency climbs from {c.knee_users} users on",
             location=f"{c.knee_users} users",
-            evidence={
-                "knee_users": c.knee_users,
-                "usl_peak_users": c.peak_users,
-                "usl_max_throughput_per_s": c.max_throughput_per_s,
-            },
+            evidence=evidence,
             recommendation=c.recommendation,
+            run=lt.run,
+        )
+
+
+def _verdicts(lt: LoadTest) -> Any:
+    from perfnb.analysis.verdicts import verdicts
+
+    return verdicts(lt)
+
+
+@rule("LT007", "script-exceptions", applies_to=LoadTest, severity=Severity.warning)
+def script_exceptions(r: Any, lt: LoadTest, th: Any) -> Iterator[Finding]:
+    """The test script raised exceptions (Locust's ``_exceptions.csv``): those tasks stopped half-way.
+
+    The load the run applied is then not the load it was written to apply, and requests after the failing
+    line were never sent. Fix: the locustfile at the line named. False positive: none (the tool saw them).
+    """
+    v = _verdicts(lt)
+    for row in v[v["kind"] == "exception"].head(5).itertuples(index=False):
+        yield r.finding(
+            title=f"the test script raised an exception {row.observed}: {str(row.name)[:120]}",
+            location=str(row.location) or "locustfile",
+            evidence={"exception": str(row.name), "observed": str(row.observed)},
+            recommendation="Fix the test script at this line; the iterations it interrupted sent "
+            "fewer requests than planned.",
+            run=lt.run,
+        )
+
+
+@rule("LT008", "tool-criteria-failed", applies_to=LoadTest, severity=Severity.critical)
+def tool_criteria_failed(r: Any, lt: LoadTest, th: Any) -> Iterator[Finding]:
+    """A pass/fail criterion written into the test failed: a k6 threshold or a Gatling assertion.
+
+    k6's own verdicts come from a summary export; from ``--out json`` and Gatling logs perfnb evaluates the
+    declared expressions itself (:mod:`perfnb.analysis.verdicts`). Fix: what the criterion measures.
+    False positive: a criterion that no longer fits the system (change it in the test, not here).
+    """
+    v = _verdicts(lt)
+    failed = v[v["kind"].isin(["threshold", "assertion"]) & (v["passed"] == False)]  # noqa: E712
+    for row in failed.itertuples(index=False):
+        tool = "k6 threshold" if row.kind == "threshold" else "Gatling assertion"
+        yield r.finding(
+            title=f"{tool} {row.name} failed" + (f" ({row.observed})" if row.observed else ""),
+            location=str(row.location),
+            evidence={"criterion": str(row.name), "observed": str(row.observed)},
+            recommendation=f"The run fails its own criterion (judged by {row.judged_by}).",
+            run=lt.run,
+        )
+
+
+@rule("LT009", "failed-checks", applies_to=LoadTest, severity=Severity.warning)
+def failed_checks(r: Any, lt: LoadTest, th: Any) -> Iterator[Finding]:
+    """A k6 check failed for some iterations (a response did not have the expected content or status).
+
+    Fix: the endpoint's responses under load. False positive: a check that tolerates failures by design.
+    """
+    v = _verdicts(lt)
+    for row in v[(v["kind"] == "check") & (v["passed"] == False)].itertuples(index=False):  # noqa: E712
+        yield r.finding(
+            title=f"check '{row.name}' failed: {row.observed}",
+            location=str(row.location),
+            evidence={"check": str(row.name), "observed": str(row.observed)},
+            recommendation="Look at the failed responses of this request (status, body).",
             run=lt.run,
         )

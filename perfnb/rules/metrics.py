@@ -88,8 +88,8 @@ def regression_change_point(r: Rule, m: Metrics, th: Any) -> Iterator[Finding]:
         )
         for row in cps[cps["kind"] == "regression"].itertuples():
             yield r.finding(
-                title=f"{name} shifted from {row.median_before:.4g} to {row.median_after:.4g} "
-                f"({row.change_ratio:+.0%}) at {row.timestamp}",
+                title=f"{name} shifted from {row.median_before:.3g} to {row.median_after:.3g} "
+                f"({row.change_ratio:+.0%}) at {pd.Timestamp(str(row.timestamp)):%Y-%m-%d %H:%M:%S} UTC",
                 location=name,
                 evidence={
                     "timestamp": str(row.timestamp),
@@ -244,8 +244,8 @@ def _saturation(
 def load_imbalance(r: Rule, m: Metrics, th: Any) -> Iterator[Finding]:
     """One instance/backend takes a disproportionate share of traffic, or is slower than its peers.
 
-    The share is compared with ``lb_share_max_factor`` × 1/n; the p95 latency with ``lb_slow_factor`` × the
-    median of its peers' p95.
+    The share is compared with ``lb_share_max_factor`` × 1/n; the p95 latency over the whole record with
+    ``lb_slow_factor`` × the median p95 of the *other* instances (leave-one-out, so two backends can differ).
 
     Fix: check the balancer's weights, session affinity, health checks; look at the slow instance's resources.
     False positives: deliberate canaries, instances of different sizes.
@@ -258,15 +258,16 @@ def load_imbalance(r: Rule, m: Metrics, th: Any) -> Iterator[Finding]:
         if key.startswith("requests_by_"):
             lab, _, inst = key[len("requests_by_") :].partition(":")
             groups.setdefault(lab, {})[inst] = float(v.iloc[-1] - v.iloc[0]) if len(v) else 0.0
-        elif key.startswith("p95_by_") and len(v):
-            lab, _, inst = key[len("p95_by_") :].partition(":")
-            lat.setdefault(lab, {})[inst] = float(v.median())
+        elif key.startswith("p95_run_by_") and len(v):
+            # the p95 over the whole record: the same window for every instance
+            lab, _, inst = key[len("p95_run_by_") :].partition(":")
+            lat.setdefault(lab, {})[inst] = float(v.iloc[-1])
     for lab, reqs in groups.items():
         tab = slo.load_balance(reqs, p95_s=lat.get(lab))
         for row in tab[tab["p95_vs_median"] > th["lb_slow_factor"]].itertuples():
             yield r.finding(
                 title=f"{lab} {row.instance} is slower than its peers: p95 {row.p95_s:.3g} s "
-                f"({row.p95_vs_median:.2f}× the median)",
+                f"({row.p95_vs_median:.2f}× the median of its peers)",
                 location=f"{lab}={row.instance}",
                 evidence={
                     "p95_s": row.p95_s,
@@ -314,7 +315,8 @@ def slo_burn(r: Rule, m: Metrics, th: Any) -> Iterator[Finding]:
     for row in alerts.drop_duplicates("severity").itertuples():
         yield r.finding(
             title=f"{row.severity}: burn rate above {row.burn_rate:g}× over {row.long_window} and "
-            f"{row.short_window} from {row.start} (max {row.max_burn:.1f}×)",
+            f"{row.short_window} from {pd.Timestamp(str(row.start)):%Y-%m-%d %H:%M:%S} UTC "
+            f"(max {row.max_burn:.1f}×)",
             location="error budget",
             severity=Severity.critical if row.severity == "page" else Severity.warning,
             evidence={

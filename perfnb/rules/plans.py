@@ -1,8 +1,7 @@
-"""Rules on PostgreSQL plans (``PG0xx``) and on pg_stat_statements / table usage (``PG02x``).
+"""Rules on PostgreSQL plans (``PG001``–``PG010``).
 
-Plan rules apply to :class:`~perfnb.io.explain.Plan`; statement rules to
-:class:`~perfnb.io.pg_stat_statements.StatementStats`; usage rules to
-:class:`~perfnb.io.pg_stat_statements.TableUsage`. Every finding names the node (``node 3: Seq Scan on
+pg_stat_statements and table usage rules are in :mod:`perfnb.rules.pg_stats`. Plan rules apply to :class:`~perfnb.io.explain.Plan`. Every finding names the plan (its query group, or
+file and plan index) and the node with its path (``seq_scan_filter.json#0 node 0: Seq Scan on
 orders``), shows its evidence and gives a concrete fix (the index with its columns, a ``work_mem`` value
 that fits, ``ANALYZE`` / extended statistics …). Plans without ANALYZE only get the rules that need no
 actual values (none at present), so they produce no findings rather than errors.
@@ -17,12 +16,17 @@ from typing import Any
 
 import pandas as pd
 
-from perfnb.analysis.plans import node_label
+from perfnb.analysis.plans import node_label, normalize_query, plan_ref, query_group
 from perfnb.findings import Finding, Rule, Severity, Thresholds, rule, threshold
 from perfnb.io.explain import Plan
-from perfnb.io.pg_stat_statements import StatementStats, TableUsage
 
 threshold("plan_min_time_s", 0.01, "Plans faster than this get no time-share findings.", unit="s")
+threshold(
+    "plan_finding_min_ratio",
+    0.01,
+    "Share of its plan's time a node needs before any node finding (a cheap node is not worth it).",
+    unit="ratio",
+)
 threshold(
     "plan_seq_scan_removed_min_ratio", 0.9, "Share of rows a scan's filter removes that is a finding.",
     unit="ratio",
@@ -62,27 +66,6 @@ threshold(
 threshold("plan_planning_min_s", 0.001, "Planning time below this is never a finding.", unit="s")
 threshold("plan_jit_min_ratio", 0.1, "JIT share of execution time that is a finding.", unit="ratio")
 threshold("plan_jit_min_s", 0.01, "JIT time below this is never a finding.", unit="s")
-threshold(
-    "pgss_dominant_min_ratio", 0.3, "Share of all statements' time one statement takes that is a finding.",
-    unit="ratio",
-)  # fmt: skip
-threshold(
-    "pgss_dominant_min_s", 1.0, "Total time a statement needs before its share matters.", unit="s"
-)
-threshold(
-    "pgss_n_plus_one_min_calls", 500, "Calls of one statement shape that suggest an N+1 pattern."
-)
-threshold("pgss_n_plus_one_max_rows_per_call", 10, "Rows per call at most, for an N+1 candidate.")
-threshold(
-    "pg_seq_scan_min_rows", 10000, "Table size (live rows) from which sequential scans matter."
-)
-threshold(
-    "pg_seq_scan_min_ratio",
-    0.5,
-    "Share of scans that are sequential, for a large table.",
-    unit="ratio",
-)
-
 _IDENT = re.compile(
     r"\(*\s*(?:\w+\.)?\"?([A-Za-z_][A-Za-z0-9_]*)\"?\)?(?:::\w+)?\s*(?:=|<>|<=|>=|<|>|~~\*?|!~~|IS\b|IN\b|= ANY)"
 )
@@ -101,13 +84,70 @@ def _filter_columns(text: str | None) -> list[str]:
     return cols
 
 
+_TRGM = re.compile(
+    r"\(*\s*(?:\w+\.)?\"?([A-Za-z_][A-Za-z0-9_]*)\"?\)?(?:::\w+)?\s*"
+    r"(?:!?~~\*|!?~\*?(?!~)|~~\s*'%|LIKE\s*'%|ILIKE)",
+    re.I,
+)
+
+
+def _trigram_columns(text: str | None) -> list[str]:
+    """Columns matched with ``LIKE '%…'``, ``ILIKE`` (``~~*``) or a regex (``~``): a B-tree cannot help.
+
+    >>> _trigram_columns("(orders.note ~~ '%xx%'::text)"), _trigram_columns("(email ~ '^u'::text)")
+    (['note'], ['email'])
+    >>> _trigram_columns("(note ~~ 'x%'::text)")
+    []
+    """
+    if not isinstance(text, str):
+        return []
+    return list(dict.fromkeys(m.group(1) for m in _TRGM.finditer(text)))
+
+
 def _loc(plan: Plan, row: dict[str, Any] | None) -> str:
-    """``node 3: Seq Scan on orders``, plus the query when known (so a log's plans stay apart)."""
-    where = "plan" if row is None else f"node {row['node_id']}: {node_label(row)}"
+    """Where: the plan (its query group, or file and plan index) and the node with its path.
+
+    ``q1a2b3c4d node 5: Aggregate › Nested Loop › Index Scan on customers — SELECT …`` for logged
+    plans (the same location for every plan of one query, so repeats group), or
+    ``seq_scan_filter.json#0 node 0: Seq Scan on orders`` for a plan file.
+    """
+    # logged plans carry their query: name its group; an EXPLAIN file is named by file and position
+    where = (query_group(plan) or plan_ref(plan)) if plan.query else plan_ref(plan)
+    if row is not None:
+        where += f" node {row['node_id']}: {_node_path(plan, row)}"
     if plan.query:
-        q = " ".join(plan.query.split())
+        q = normalize_query(plan.query)
         where += f" — {q[:77] + '…' if len(q) > 80 else q}"
     return where
+
+
+def _node_path(plan: Plan, row: dict[str, Any]) -> str:
+    """``Aggregate › Nested Loop › Index Scan using pk on t``: ancestors' types, then the node."""
+    rows = plan.records()
+    names = [node_label(row)]
+    p = row["parent_id"]
+    while p is not None and p is not pd.NA and not (isinstance(p, float) and math.isnan(p)):
+        parent = rows[int(p)]
+        names.append(str(parent["node_type"]))
+        p = parent["parent_id"]
+    if len(names) > 5:
+        names = [*names[:4], "…"]
+    return " › ".join(reversed(names))
+
+
+def _share(plan: Plan, row: dict[str, Any]) -> float:
+    """The node's inclusive time as a share of its plan's time (NaN without ANALYZE)."""
+    total = plan.total_time_s
+    t = row["total_time_s"]
+    if not total or total != total or t is None or t != t:
+        return float("nan")
+    return float(t) / float(total)
+
+
+def _minor(plan: Plan, row: dict[str, Any], th: Thresholds) -> bool:
+    """True for a node below ``plan_finding_min_ratio`` of its plan's time: no finding on it."""
+    share = _share(plan, row)
+    return share == share and share < th["plan_finding_min_ratio"]
 
 
 def _records(plan: Plan) -> list[dict[str, Any]]:
@@ -119,8 +159,13 @@ def _val(x: Any) -> float:
 
 
 def _work_mem(plan: Plan) -> str:
+    """What the plan says about work_mem: only EXPLAIN (SETTINGS) / auto_explain.log_settings know."""
     wm = plan.settings.get("work_mem")
-    return f"work_mem is {wm}" if wm else "work_mem is the default 4MB"
+    if wm:
+        return f"work_mem is {wm}"
+    if "Settings" in plan.raw:  # SETTINGS lists every changed planner setting; work_mem is not
+        return "work_mem is at its default (4MB unless the server config changed it)"
+    return "work_mem is not recorded in this plan (EXPLAIN (SETTINGS) shows it)"
 
 
 def _mb_up(nbytes: float) -> str:
@@ -136,15 +181,19 @@ def _mb_up(nbytes: float) -> str:
     "seq-scan-filter",
     applies_to=Plan,
     severity=Severity.warning,
-    thresholds=("plan_seq_scan_removed_min_ratio", "plan_seq_scan_min_rows"),
-)
+    thresholds=(
+        "plan_seq_scan_removed_min_ratio", "plan_seq_scan_min_rows", "plan_finding_min_ratio"
+    ),
+)  # fmt: skip
 def seq_scan_filter(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     """A sequential scan whose filter removes most of the rows it reads.
 
     Why: the whole table is read to keep a few rows; an index on the filtered column(s) reads only those.
     Fix: ``CREATE INDEX ON <table> (<columns from the filter>)`` (equality columns first), then re-run
-    EXPLAIN. False positives: small tables (threshold ``plan_seq_scan_min_rows``), filters on expressions
-    that an index cannot serve, queries that really need most rows.
+    EXPLAIN. A B-tree cannot serve ``LIKE '%…%'``, ``ILIKE`` or a regular expression: for those the
+    advice is a trigram index (``pg_trgm``, GIN or GiST). Nodes below ``plan_finding_min_ratio`` of
+    the plan's time get no finding. False positives: small tables (threshold ``plan_seq_scan_min_rows``),
+    filters on expressions that an index cannot serve, queries that really need most rows.
     """
     if not plan.analyzed:
         return
@@ -157,18 +206,34 @@ def seq_scan_filter(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
         if (
             read < th["plan_seq_scan_min_rows"]
             or removed / read < th["plan_seq_scan_removed_min_ratio"]
+            or _minor(plan, row, th)
         ):
             continue
         cols = _filter_columns(row["filter"])
         table = row["relation"] or "the table"
-        index = f"CREATE INDEX ON {table} ({', '.join(cols)});" if cols else None
+        trgm = _trigram_columns(row["filter"])
+        index: str | None
+        if trgm:
+            index = (
+                "a B-tree cannot serve this pattern match; use a trigram index: CREATE EXTENSION "
+                f"IF NOT EXISTS pg_trgm; CREATE INDEX ON {table} USING gin ({trgm[0]} gin_trgm_ops);"
+            )
+        else:
+            index = f"CREATE INDEX ON {table} ({', '.join(cols)});" if cols else None
         share = _val(row["self_ratio"])
+        loops = _val(row["loops"])
+        if kept == 0 and loops > 1 and _val(row["actual_rows"]) == 0:
+            # per-loop rows are rounded to whole rows before PG18: 0 means under half a row per loop
+            kept_text = f"at most {math.ceil(loops / 2) - 1:,.0f} (rows per loop round to 0)"
+        else:
+            kept_text = f"{kept:,.0f}"
         yield r.finding(
             run=plan.run,
-            title=f"Seq Scan on {table} reads {read:,.0f} rows to keep {kept:,.0f}",
+            title=f"Seq Scan on {table} reads {read:,.0f} rows to keep {kept_text}",
             location=_loc(plan, row),
             severity=Severity.critical if share >= 0.5 and removed / read >= 0.99 else None,
             evidence={
+                "plan": plan_ref(plan),
                 "rows_read": read,
                 "rows_kept": kept,
                 "removed_ratio": removed / read,
@@ -178,7 +243,9 @@ def seq_scan_filter(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
                 "columns": cols,
             },
             recommendation=(
-                f"Add an index on the filtered column(s): {index}"
+                f"Index the pattern-matched column ({index})"
+                if trgm
+                else f"Add an index on the filtered column(s): {index}"
                 if index
                 else "Add an index matching the filter expression (an expression index if needed)."
             ),
@@ -189,7 +256,12 @@ def seq_scan_filter(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     "PG002",
     "row-misestimate",
     applies_to=Plan,
-    thresholds=("plan_misestimate_min_factor", "plan_misestimate_min_rows"),
+    thresholds=(
+        "plan_misestimate_min_factor",
+        "plan_misestimate_min_rows",
+        "plan_finding_min_ratio",
+        "plan_min_time_s",
+    ),
 )
 def row_misestimate(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     """The planner's row estimate is off by a large factor.
@@ -198,9 +270,13 @@ def row_misestimate(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     picks a nested loop where a hash join was needed (or the reverse). Fix: ``ANALYZE`` the table; for
     correlated columns ``CREATE STATISTICS … (dependencies, mcv) ON a, b FROM t``; raise the column's
     statistics target. Only the deepest misestimated node of a branch is reported (errors propagate up).
-    False positives: estimates below ``plan_misestimate_min_rows``.
+    Not reported: a scan whose filter is a pattern match (``LIKE '%…%'``, ``ILIKE``, a regex: the planner
+    guesses their selectivity, no statistics fix it), an over-estimate on a node that a LIMIT above it stopped early (it was asked for
+    fewer rows than it would have produced: a Sort under a Limit returns the first rows only), nodes
+    below ``plan_finding_min_ratio`` of the plan's time, estimates below ``plan_misestimate_min_rows``,
+    plans faster than ``plan_min_time_s`` (a wrong plan choice cannot cost much there).
     """
-    if not plan.analyzed:
+    if not plan.analyzed or plan.total_time_s < th["plan_min_time_s"]:
         return
     rows = _records(plan)
     hits = []
@@ -208,6 +284,10 @@ def row_misestimate(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
         f = _val(row["estimate_factor"])
         big = max(_val(row["actual_rows"]), _val(row["plan_rows"]))
         if f >= th["plan_misestimate_min_factor"] and big >= th["plan_misestimate_min_rows"]:
+            if row["estimate_direction"] == "over" and _cut_short(rows, row):
+                continue
+            if _trigram_columns(row["filter"]) and not row["index_cond"]:
+                continue  # pattern selectivity is a fixed guess: ANALYZE / statistics cannot fix it
             hits.append(row)
     hit_ids = {h["node_id"] for h in hits}
     parents = {row["node_id"]: row["parent_id"] for row in rows}
@@ -221,6 +301,8 @@ def row_misestimate(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
         ):
             continue
         reported.add(row["node_id"])
+        if _minor(plan, row, th):
+            continue
         tables = [row["relation"]] if row["relation"] else []
         cols = _filter_columns(row["filter"]) + _filter_columns(row["index_cond"])
         stats = (
@@ -238,6 +320,7 @@ def row_misestimate(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
             location=_loc(plan, row),
             severity=Severity.critical if f >= 1000 else None,
             evidence={
+                "plan": plan_ref(plan),
                 "actual_rows": row["actual_rows"],
                 "plan_rows": row["plan_rows"],
                 "estimate_factor": f,
@@ -246,6 +329,35 @@ def row_misestimate(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
             },
             recommendation=f"Refresh or extend the statistics: {stats}",
         )
+
+
+def _memoized(row: dict[str, Any]) -> bool:
+    """A Memoize answering at least 90 % of its lookups from its cache (summed over processes)."""
+    hits, misses = _val(row["cache_hits"]), _val(row["cache_misses"])
+    return row["node_type"] == "Memoize" and hits + misses > 0 and hits / (hits + misses) >= 0.9
+
+
+#: nodes that read all their input before returning a row: a LIMIT above them does not stop their input
+_BLOCKING = frozenset(
+    ("Sort", "Incremental Sort", "Hash", "HashAggregate", "SetOp", "Materialize", "WindowAgg")
+)
+
+
+def _cut_short(rows: list[dict[str, Any]], row: dict[str, Any]) -> bool:
+    """True when a Limit above *row* may have stopped it early (no blocking node in between).
+
+    The node itself may be blocking (a Sort under a Limit returns only the first rows it sorted).
+    """
+    p = row["parent_id"]
+    while p is not None and p is not pd.NA and not (isinstance(p, float) and math.isnan(p)):
+        parent = rows[int(p)]
+        nt = parent["node_type"]
+        if nt == "Limit":
+            return True
+        if nt in _BLOCKING or (nt == "Aggregate" and parent["strategy"] in ("Hashed", "Plain")):
+            return False
+        p = parent["parent_id"]
+    return False
 
 
 def _is_ancestor(a: int, b: int, parents: dict[int, Any]) -> bool:
@@ -257,7 +369,7 @@ def _is_ancestor(a: int, b: int, parents: dict[int, Any]) -> bool:
     return False
 
 
-@rule("PG003", "sort-spill", applies_to=Plan)
+@rule("PG003", "sort-spill", applies_to=Plan, thresholds=("plan_finding_min_ratio",))
 def sort_spill(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     """A sort that spilled to disk (``Sort Space Type: Disk``, external merge).
 
@@ -267,7 +379,7 @@ def sort_spill(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     """
     for row in _records(plan):
         method = str(row["sort_method"] or "")
-        if row["sort_space_type"] != "Disk" and "external" not in method:
+        if (row["sort_space_type"] != "Disk" and "external" not in method) or _minor(plan, row, th):
             continue
         used = _val(row["sort_space_used_bytes"])
         yield r.finding(
@@ -275,6 +387,7 @@ def sort_spill(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
             title=f"{node_label(row)} spilled {used / 2**20:.1f} MiB to disk ({method})",
             location=_loc(plan, row),
             evidence={
+                "plan": plan_ref(plan),
                 "sort_method": method,
                 "disk_bytes": used,
                 "self_time_s": row["self_time_s"],
@@ -287,7 +400,7 @@ def sort_spill(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
         )
 
 
-@rule("PG004", "hash-spill", applies_to=Plan)
+@rule("PG004", "hash-spill", applies_to=Plan, thresholds=("plan_finding_min_ratio",))
 def hash_spill(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     """A hash (join or aggregate) that needed more than one batch, i.e. spilled to temp files.
 
@@ -296,7 +409,7 @@ def hash_spill(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     """
     for row in _records(plan):
         batches = _val(row["hash_batches"])
-        if batches <= 1:
+        if batches <= 1 or _minor(plan, row, th):
             continue
         peak = _val(row["peak_memory_bytes"]) or _val(row["disk_usage_bytes"])
         need = peak * batches if peak else 0.0
@@ -305,6 +418,7 @@ def hash_spill(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
             title=f"{node_label(row)} ran in {batches:.0f} batches (spilled to disk)",
             location=_loc(plan, row),
             evidence={
+                "plan": plan_ref(plan),
                 "hash_batches": batches,
                 "original_hash_batches": row["original_hash_batches"],
                 "peak_memory_bytes": peak,
@@ -319,7 +433,7 @@ def hash_spill(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
         )
 
 
-@rule("PG005", "lossy-bitmap", applies_to=Plan)
+@rule("PG005", "lossy-bitmap", applies_to=Plan, thresholds=("plan_finding_min_ratio",))
 def lossy_bitmap(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     """A bitmap heap scan went lossy: the bitmap did not fit ``work_mem`` and keeps whole pages.
 
@@ -329,7 +443,7 @@ def lossy_bitmap(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     """
     for row in _records(plan):
         lossy = _val(row["lossy_heap_blocks"])
-        if lossy <= 0:
+        if lossy <= 0 or _minor(plan, row, th):
             continue
         pages = lossy + _val(row["exact_heap_blocks"])
         yield r.finding(
@@ -337,6 +451,7 @@ def lossy_bitmap(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
             title=f"{node_label(row)}: {lossy:,.0f} lossy heap blocks",
             location=_loc(plan, row),
             evidence={
+                "plan": plan_ref(plan),
                 "lossy_heap_blocks": lossy,
                 "exact_heap_blocks": row["exact_heap_blocks"],
                 "rows_removed_by_index_recheck": row["rows_removed_by_index_recheck"],
@@ -374,7 +489,9 @@ def slow_node(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
             location=_loc(plan, row),
             severity=Severity.critical if share >= 0.9 else None,
             evidence={
+                "plan": plan_ref(plan),
                 "self_time_s": row["self_time_s"],
+                "self_time_uncertainty_s": row["self_time_uncertainty_s"],
                 "self_ratio": share,
                 "loops": row["loops"],
                 "actual_rows_total": row["actual_rows_total"],
@@ -387,7 +504,12 @@ def slow_node(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     "PG007",
     "nested-loop-heavy",
     applies_to=Plan,
-    thresholds=("plan_nested_loop_min_loops", "plan_node_min_ratio", "plan_min_time_s"),
+    thresholds=(
+        "plan_nested_loop_min_loops",
+        "plan_node_min_ratio",
+        "plan_min_time_s",
+        "plan_finding_min_ratio",
+    ),
 )
 def nested_loop_heavy(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     """A nested loop runs its inner side many times and takes a real share of the time.
@@ -395,7 +517,8 @@ def nested_loop_heavy(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     Why: each outer row re-runs the inner side; with many outer rows a hash or merge join reading each
     side once is cheaper. Often caused by an under-estimate of the outer rows. Fix: check the outer
     estimate (``ANALYZE``), make sure the inner side uses an index on the join key, or let the planner
-    choose a hash join (``enable_nestloop`` only to test).
+    choose a hash join (``enable_nestloop`` only to test). Not reported when the inner side takes
+    less than ``plan_finding_min_ratio`` of the plan (a Memoize answering from its cache).
     """
     if not plan.analyzed or plan.total_time_s < th["plan_min_time_s"]:
         return
@@ -419,12 +542,16 @@ def nested_loop_heavy(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
         share = _val(row["total_time_s"]) / total if total else 0.0
         if loops < th["plan_nested_loop_min_loops"] or share < th["plan_node_min_ratio"]:
             continue
+        if _minor(plan, inner[0], th) or _memoized(inner[0]):
+            continue  # the inner side is cheap however often it runs (a Memoize hit costs ~0)
         yield r.finding(
             run=plan.run,
             title=f"Nested Loop runs {node_label(inner[0])} {loops:,.0f} times",
             location=_loc(plan, row),
             evidence={
+                "plan": plan_ref(plan),
                 "inner_loops": loops,
+                "inner_time_s": inner[0]["total_time_s"],
                 "total_time_s": row["total_time_s"],
                 "time_ratio": share,
             },
@@ -435,7 +562,12 @@ def nested_loop_heavy(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
         )
 
 
-@rule("PG008", "heap-fetches", applies_to=Plan, thresholds=("plan_heap_fetch_min_ratio",))
+@rule(
+    "PG008",
+    "heap-fetches",
+    applies_to=Plan,
+    thresholds=("plan_heap_fetch_min_ratio", "plan_finding_min_ratio"),
+)
 def heap_fetches(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
     """An Index Only Scan visits the heap for many rows (visibility map out of date).
 
@@ -449,12 +581,15 @@ def heap_fetches(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
         returned = _val(row["actual_rows_total"]) + _val(row["rows_removed_by_filter"])
         if fetches < 100 or fetches / max(returned, 1.0) < th["plan_heap_fetch_min_ratio"]:
             continue
+        if _minor(plan, row, th):
+            continue
         table = row["relation"] or "the table"
         yield r.finding(
             run=plan.run,
             title=f"{node_label(row)} fetched {fetches:,.0f} heap tuples for {returned:,.0f} rows",
             location=_loc(plan, row),
             evidence={
+                "plan": plan_ref(plan),
                 "heap_fetches": fetches,
                 "rows": returned,
                 "ratio": fetches / max(returned, 1.0),
@@ -488,6 +623,7 @@ def planning_time(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
         title=f"Planning takes {pt * 1e3:.1f} ms, {share:.0%} of the statement",
         location=_loc(plan, None),
         evidence={
+            "plan": plan_ref(plan),
             "planning_time_s": pt,
             "execution_time_s": et,
             "planning_ratio": share,
@@ -522,6 +658,7 @@ def jit_time(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
         title=f"JIT takes {jt * 1e3:.0f} ms, {jt / et:.0%} of execution",
         location=_loc(plan, None),
         evidence={
+            "plan": plan_ref(plan),
             "jit_time_s": jt,
             "execution_time_s": et,
             "jit_ratio": jt / et,
@@ -530,161 +667,3 @@ def jit_time(r: Rule, plan: Plan, th: Thresholds) -> Iterator[Finding]:
         recommendation="SET jit = off for this query (or raise jit_above_cost above its cost "
         f"{_val(_records(plan)[0]['total_cost']):,.0f}).",
     )
-
-
-# ---------------------------------------------------------------------------------- pg_stat_statements
-
-
-@rule(
-    "PG020",
-    "dominant-statement",
-    applies_to=StatementStats,
-    thresholds=("pgss_dominant_min_ratio", "pgss_dominant_min_s"),
-)
-def dominant_statement(r: Rule, stats: StatementStats, th: Thresholds) -> Iterator[Finding]:
-    """One statement takes a large share of all statements' total time (pg_stat_statements).
-
-    Fix: EXPLAIN (ANALYZE, BUFFERS) it (``perfnb.postgres.explain``) and work on that plan first.
-    Critical from half of all time. False positives: one-off maintenance (CREATE INDEX, ANALYZE) in a
-    short window, hence ``pgss_dominant_min_s``.
-    """
-    df = stats.frame
-    total = float(df["total_time_s"].sum())
-    if total <= 0:
-        return
-    for row in df.sort_values("total_time_s", ascending=False).head(3).to_dict("records"):
-        share = row["total_time_s"] / total
-        if share < th["pgss_dominant_min_ratio"] or row["total_time_s"] < th["pgss_dominant_min_s"]:
-            continue
-        yield r.finding(
-            run=stats.run,
-            severity=Severity.critical if share >= 0.5 else None,
-            title=f"{share:.0%} of statement time: {str(row['query'])[:80]}",
-            location=f"queryid {row['queryid']}",
-            evidence={
-                "total_time_s": row["total_time_s"],
-                "calls": row["calls"],
-                "time_ratio": share,
-                "mean_time_s": row["mean_time_s"],
-            },
-            recommendation="EXPLAIN (ANALYZE, BUFFERS) this statement and fix its plan first.",
-        )
-
-
-@rule(
-    "PG021",
-    "n-plus-one",
-    applies_to=StatementStats,
-    thresholds=("pgss_n_plus_one_min_calls", "pgss_n_plus_one_max_rows_per_call"),
-)
-def n_plus_one(r: Rule, stats: StatementStats, th: Thresholds) -> Iterator[Finding]:
-    """One statement shape called very often for few rows per call: an N+1 query pattern candidate.
-
-    Fix: fetch the rows for all parents in one query (a JOIN or ``WHERE id = ANY($1)``), or eager-load in
-    the ORM. False positives: genuinely independent point lookups (a cache may still help).
-    """
-    df = stats.frame
-    for row in df.to_dict("records"):
-        calls = _val(row["calls"])
-        if calls < th["pgss_n_plus_one_min_calls"]:
-            continue
-        per_call = _val(row["rows"]) / calls
-        q = str(row["query"])
-        if per_call > th["pgss_n_plus_one_max_rows_per_call"] or not q.lstrip().lower().startswith(
-            "select"
-        ):
-            continue
-        yield r.finding(
-            run=stats.run,
-            title=f"Called {calls:,.0f} times for {per_call:.1f} rows each: {q[:80]}",
-            location=f"queryid {row['queryid']}",
-            evidence={
-                "calls": calls,
-                "rows_per_call": per_call,
-                "total_time_s": row["total_time_s"],
-            },
-            recommendation="Batch it: one query for all parents (JOIN or = ANY($1)) instead of one per parent.",
-        )
-
-
-@rule(
-    "PG022",
-    "low-cache-hit",
-    applies_to=(StatementStats, TableUsage),
-    thresholds=("cache_hit_min_ratio",),
-)
-def low_cache_hit(r: Rule, obj: StatementStats | TableUsage, th: Thresholds) -> Iterator[Finding]:
-    """The buffer cache hit ratio is below ``cache_hit_min_ratio`` (blocks hit / (hit + read)).
-
-    Fix: raise ``shared_buffers`` if the working set fits in RAM; otherwise reduce what is read (indexes,
-    narrower queries). False positive: the first run after a restart (cold cache).
-    """
-    df = obj.frame
-    hit_col, read_col = (
-        ("shared_blks_hit", "shared_blks_read")
-        if isinstance(obj, StatementStats)
-        else ("heap_blks_hit", "heap_blks_read")
-    )
-    if hit_col not in df or read_col not in df:
-        return
-    hit, read = float(df[hit_col].sum()), float(df[read_col].sum())
-    if hit + read < 1000:
-        return
-    ratio = hit / (hit + read)
-    if ratio >= th["cache_hit_min_ratio"]:
-        return
-    yield r.finding(
-        title=f"Buffer cache hit ratio {ratio:.0%}",
-        location="database",
-        evidence={"hit_blocks": hit, "read_blocks": read, "hit_ratio": ratio},
-        recommendation="Raise shared_buffers if the working set fits in memory; otherwise read less (indexes).",
-    )
-
-
-@rule(
-    "PG023",
-    "seq-scan-large-table",
-    applies_to=TableUsage,
-    thresholds=("pg_seq_scan_min_rows", "pg_seq_scan_min_ratio"),
-)
-def seq_scan_large_table(r: Rule, usage: TableUsage, th: Thresholds) -> Iterator[Finding]:
-    """A large table is read mostly by sequential scans (pg_stat_user_tables).
-
-    Fix: find the statements filtering it (pg_stat_statements, auto_explain) and index their columns.
-    """
-    df = usage.frame
-    for row in df.to_dict("records"):
-        seq, idx = _val(row.get("seq_scan")), _val(row.get("idx_scan"))
-        if _val(row.get("n_live_tup")) < th["pg_seq_scan_min_rows"] or seq + idx == 0:
-            continue
-        if seq / (seq + idx) < th["pg_seq_scan_min_ratio"] or seq < 5:
-            continue
-        yield r.finding(
-            title=f"{row['relname']}: {seq:,.0f} sequential scans of {row['n_live_tup']:,.0f} rows",
-            location=f"table {row['relname']}",
-            evidence={
-                "seq_scan": seq,
-                "idx_scan": idx,
-                "n_live_tup": row["n_live_tup"],
-                "seq_tup_read": row.get("seq_tup_read"),
-            },
-            recommendation=f"Find the queries filtering {row['relname']} and index their filter columns.",
-        )
-
-
-@rule("PG024", "unused-index", applies_to=TableUsage, severity=Severity.info)
-def unused_index(r: Rule, usage: TableUsage, th: Thresholds) -> Iterator[Finding]:
-    """An index never used since statistics were reset (pg_stat_user_indexes.idx_scan = 0).
-
-    Why: it costs writes and space. Fix: drop it after checking it is not unique/constraint-backing and
-    that statistics cover a representative period (and replicas). False positive: fresh stats.
-    """
-    for row in usage.indexes.to_dict("records"):
-        if _val(row.get("idx_scan")) > 0 or row.get("is_unique"):
-            continue
-        yield r.finding(
-            title=f"Index {row['indexrelname']} on {row['relname']} was never used",
-            location=f"index {row['indexrelname']}",
-            evidence={"idx_scan": row.get("idx_scan"), "size_bytes": row.get("size_bytes")},
-            recommendation=f"DROP INDEX {row['indexrelname']}; if no constraint needs it.",
-        )

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 import pandas as pd
 
 from perfnb.analysis.profiles import ProfileDiff, classify, hotspots, label, time_by_category
+from perfnb.analysis.waits import is_wait_primitive, waiters
 from perfnb.findings import Finding, Rule, Severity, Thresholds, rule, threshold
 from perfnb.io.profiles._model import Profile
 
@@ -87,21 +88,65 @@ def dominant_function(r: Rule, profile: Profile, th: Thresholds) -> Iterator[Fin
     """
     limit = th["profile_dominant_self_ratio"]
     for row in _rows(hotspots(profile, n=5)):
-        if row.self_ratio >= limit:
-            yield r.finding(
-                title=f"{row.label} takes {row.self_ratio:.0%} of self time "
-                f"({_what(str(row.category), str(row.wait_kind))})",
-                location=str(row.label),
-                evidence={
-                    "self_ratio": row.self_ratio,
-                    "self_time_s": row.self_time_s,
-                    "calls": row.calls,
-                    "category": str(row.category),
-                },
-                recommendation="Optimise this function first: reduce its per-call cost or how often it "
-                "is called; if it waits, overlap or remove the wait.",
-                run=profile.run,
-            )
+        if row.self_ratio < limit:
+            continue
+        if is_wait_primitive(str(row.origin), str(row.wait_kind)):
+            yield from _waiting_primitive(r, profile, row)
+            continue
+        yield r.finding(
+            title=f"{row.label} takes {row.self_ratio:.0%} of self time "
+            f"({_what(str(row.category), str(row.wait_kind))})",
+            location=str(row.label),
+            evidence={
+                "self_ratio": row.self_ratio,
+                "self_time_s": row.self_time_s,
+                "calls": row.calls,
+                "category": str(row.category),
+            },
+            recommendation="Optimise this function first: reduce its per-call cost or how often it "
+            "is called; if it waits, overlap or remove the wait.",
+            run=profile.run,
+        )
+
+
+_WAIT_FIX = {
+    "lock": "Find what holds it: a pool or queue smaller than the concurrency (size the pool to the "
+    "number of workers, return connections sooner, hold them for less work), or a lock held across slow "
+    "work (shorten the critical section).",
+    "sleep": "Remove or shorten the sleep, or replace polling with a notification.",
+    "select": "This is an event loop or client waiting for I/O: look at what it waits for (the "
+    "server's latency), not at the loop.",
+    "io": "Reduce round trips (batch, pipeline, reuse connections) or overlap them (threads/async).",
+    "db": "Reduce database round trips (batch, join, cache) and check the slow queries.",
+}
+
+
+def _waiting_primitive(r: Rule, profile: Profile, row: SimpleNamespace) -> Iterator[Finding]:
+    """PR001 for a wait primitive: name the code that waits and what it waits on (issue 16.4)."""
+    w = waiters(profile, str(row.function), str(row.file))
+    kind = str(row.wait_kind)
+    if w.empty:
+        who, on, where = "code that the profile does not name", "", str(row.label)
+    else:
+        top = _rows(w)[0]
+        who, on, where = str(top.label), str(top.waits_on), str(top.label)
+        if len(w) > 1:
+            who += f" (and {len(w) - 1} more)"
+    yield r.finding(
+        title=f"{who} waits on {on or kind}: {row.self_ratio:.0%} of self time is spent in "
+        f"{row.label}",
+        location=where,
+        evidence={
+            "primitive": str(row.label),
+            "wait_kind": kind,
+            "self_ratio": row.self_ratio,
+            "self_time_s": row.self_time_s,
+            "waiters": w[["label", "via", "time_s", "ratio", "waits_on", "exact"]],
+        },
+        recommendation=_WAIT_FIX.get(kind, "Overlap or remove the wait.")
+        + " The primitive itself cannot be made faster.",
+        run=profile.run,
+    )
 
 
 @rule("PR002", "hot-spots", applies_to=Profile, severity=Severity.info)
@@ -114,10 +159,14 @@ def hot_spots(r: Rule, profile: Profile, th: Thresholds) -> Iterator[Finding]:
     top = hotspots(profile, n=5)
     if top.empty:
         return
-    parts = [
-        f"{row.label} {row.self_ratio:.0%} ({_what(str(row.category), str(row.wait_kind))})"
-        for row in _rows(top)
-    ]
+    parts = []
+    for row in _rows(top):
+        what = _what(str(row.category), str(row.wait_kind))
+        if is_wait_primitive(str(row.origin), str(row.wait_kind)):
+            w = waiters(profile, str(row.function), str(row.file), n=1)
+            if len(w):
+                what += f" in {w['label'].iloc[0]}"
+        parts.append(f"{row.label} {row.self_ratio:.0%} ({what})")
     cats = time_by_category(profile)
     yield r.finding(
         title="Top hot spots: " + "; ".join(parts[:3]),
@@ -182,9 +231,10 @@ def many_tiny_calls(r: Rule, profile: Profile, th: Thresholds) -> Iterator[Findi
 def recursion_hot_spot(r: Rule, profile: Profile, th: Thresholds) -> Iterator[Finding]:
     """A recursive function (calls > primitive calls) with a large inclusive share.
 
-    Why: deep recursion multiplies call overhead; memoisation or an iterative form often helps. False
-    positives: ``exec`` and import machinery re-enter themselves; on CPython 3.12+ interleaved threads make
-    non-recursive functions look recursive.
+    Why: deep recursion multiplies call overhead; memoisation or an iterative form often helps. Only
+    your own or a library's functions are reported: the standard library's re-entry (``exec``, importlib
+    and ``<frozen importlib._bootstrap>`` frames, ``copy.deepcopy``) is not something to memoise. False
+    positives: on CPython 3.12+ interleaved threads make non-recursive functions look recursive.
     """
     f = profile.functions
     nc = f["calls"].astype("Float64").astype("float64")
@@ -193,6 +243,8 @@ def recursion_hot_spot(r: Rule, profile: Profile, th: Thresholds) -> Iterator[Fi
     mask &= ~f["function"].astype(str).str.contains(
         "exec|_find_and_load|_call_with_frames", regex=True
     )
+    # importlib/frozen bootstrap and other stdlib or builtin re-entry is not the user's to memoise
+    mask &= classify(f)["origin"].astype(str).isin(["own", "library"]).to_numpy()
     for i in f.index[mask.fillna(False)]:
         where = label(str(f.at[i, "function"]), str(f.at[i, "file"]), f.at[i, "line"])
         tratio = float(str(f.at[i, "total_ratio"]))

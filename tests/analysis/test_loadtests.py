@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from perfnb.analysis.capacity import capacity, correct_coordinated_omission, usl
+import perfnb
+from perfnb.analysis.capacity import correct_coordinated_omission
 from perfnb.analysis.compare import compare_loadtests
 from perfnb.analysis.histogram import LatencyHistogram
 from perfnb.analysis.latency import apdex, percentile
@@ -47,39 +48,96 @@ def test_histogram_error_bound_and_exact_merge() -> None:
         assert abs(merged.quantile(q) - exact) / exact <= merged.relative_error + 1e-12
 
 
-def test_capacity_finds_the_knee_of_the_real_step_run() -> None:
-    lt = read_locust(LT / "step")
-    cap = capacity(lt)
-    assert len(cap.levels) >= 6
-    assert cap.knee_users is not None and 12 <= cap.knee_users <= 32
-    assert cap.kappa > 0 and 10 <= cap.peak_users <= 40
-    assert cap.r2 > 0.8
-    assert cap.max_throughput_per_s == pytest.approx(
-        float(usl(cap.peak_users, cap.lam, cap.sigma, cap.kappa))
-    )
-    assert "knee" in cap.recommendation
-    assert (cap.little["ratio"] > 0).all()
-
-
 def test_compare_halves_of_steady_run_no_change() -> None:
     a, b = read_locust(LT / "steady").split()
-    r = compare_loadtests(a, b)
+    diff = compare_loadtests(a, b)
+    r = diff.table
     primary = r[r["primary"]].set_index("label")
     assert primary.loc["Total", "verdict"] == "no significant change"
     assert (primary["verdict"] != "regression").all()
+    assert diff.verdict == "no significant change" and not perfnb.check(diff)
 
 
 def test_compare_slowed_run_is_a_regression() -> None:
-    r = compare_loadtests(read_locust(LT / "steady"), read_locust(LT / "slow"))
+    diff = compare_loadtests(read_locust(LT / "steady"), read_locust(LT / "slow"))
+    r = diff.table
     primary = r[r["primary"]].set_index("label")
     assert primary.loc["Total", "verdict"] == "regression"
     assert primary.loc["Total", "ci_low_ratio"] > 0.05
+    assert diff.verdict == "regression" and "bootstrap" in diff.method
+    found = perfnb.check(diff).by_rule("loadtest-regression")
+    assert {f.location for f in found} >= {"/api/cart", "Total"}
+    assert all("against baseline 'steady'" in f.title for f in found)
+
+
+def _stats_only(tmp_path, run: str):
+    """A copy of a real Locust run's default CSV output only (no request log): what most users have."""
+    import shutil
+
+    folder = tmp_path / run
+    folder.mkdir()
+    for f in (LT / run).glob("run_*.csv"):
+        if not f.name.endswith("_requests.csv"):  # the prefix's request log (CsvRequestLogger)
+            shutil.copy(f, folder / f.name)
+    return folder / "run"
+
+
+def test_compare_locust_stats_csvs_without_requests(tmp_path) -> None:
+    base = perfnb.read_loadtest(_stats_only(tmp_path, "steady"))
+    cand = perfnb.read_loadtest(_stats_only(tmp_path, "slow"))
+    assert not base.has_requests and not cand.has_requests
+    diff = compare_loadtests(base, cand)
+    assert diff.confidence is None and "no confidence interval" in diff.method
+    assert diff.table["ci_low_ratio"].isna().all()
+    assert diff.verdict == "regression"
+    found = perfnb.check(diff).by_rule("loadtest-regression")
+    labels = {f.location for f in found}
+    assert "/api/search" in labels and "Total" in labels  # p95 70 -> 91 ms; Total 52 -> 78 ms
+    assert "no confidence interval" in found[0].evidence["method"]
+
+
+def test_a_a_comparison_gives_no_finding(tmp_path) -> None:
+    stats = perfnb.read_loadtest(_stats_only(tmp_path, "steady"))
+    requests = read_locust(LT / "steady")
+    for a, b in ((stats, stats), (requests, requests), (requests, stats)):
+        diff = compare_loadtests(a, b)
+        assert diff.verdict == "no significant change", diff.headline
+        assert not perfnb.check(diff)
+
+
+def _hdr_java(values_us: list[int], interval_us: int) -> list[int]:
+    """HdrHistogram (Java) ``recordValueWithExpectedInterval``, as written there, in integers."""
+    out = []
+    for v in values_us:
+        out.append(v)
+        missing = v - interval_us
+        while missing >= interval_us:
+            out.append(missing)
+            missing -= interval_us
+    return out
 
 
 def test_coordinated_omission_correction() -> None:
     out = correct_coordinated_omission([0.05, 0.35], 0.1)
-    assert sorted(out.round(2).tolist()) == [0.05, 0.05, 0.15, 0.25, 0.35]
+    # HdrHistogram adds r − k·I only while ≥ I: 0.25, 0.15 (not 0.05)
+    assert sorted(out.round(2).tolist()) == [0.05, 0.15, 0.25, 0.35]
     assert np.percentile(out, 90) > np.percentile([0.05, 0.35], 90) * 0.5
+
+
+def test_coordinated_omission_matches_hdrhistogram_on_a_real_run() -> None:
+    """Locust's request log (real run): the same multiset as HdrHistogram's Java rule, none below I."""
+    import perfnb
+
+    lt = perfnb.read_loadtest(LT / "step" / "run_requests.csv")
+    rt = lt.requests["response_time_s"].to_numpy()  # type: ignore[index]
+    us = np.rint(rt * 1e6).astype("int64")
+    for interval_us in (20_000, 50_000, 100_000):
+        ours = correct_coordinated_omission(us / 1e6, interval_us / 1e6)
+        ref = np.sort(np.array(_hdr_java(us.tolist(), interval_us))) / 1e6
+        assert len(ours) == len(ref) > len(us)
+        np.testing.assert_allclose(np.sort(ours), ref, atol=1e-9)
+        added = ours[len(us) :]
+        assert added.min() >= interval_us / 1e6 - 1e-12
 
 
 def test_intervals_from_requests_are_exact() -> None:
@@ -112,7 +170,7 @@ def test_summary_corrects_coordinated_omission() -> None:
         / "samples"
         / "loadtests"
         / "step"
-        / "requests.csv"
+        / "run_requests.csv"
     )
     lt = perfnb.read_loadtest(log)
     plain = lt.summary().set_index("label")
@@ -129,6 +187,52 @@ def test_summary_corrects_coordinated_omission() -> None:
         0.2,
         0.25,
         0.15,
-        0.05,
         0.1,
     ]
+
+
+@pytest.mark.parametrize("run", ["steady", "step", "slow"])
+def test_apdex_estimated_from_locust_stats_brackets_the_exact_value(run: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Locust's stats CSV alone (its default output): Apdex from its percentile columns, with bounds
+    that hold the exact Apdex of the same run's request log (CsvRequestLogger)."""
+    import shutil
+
+    import perfnb
+    from perfnb.analysis.latency import apdex_from_percentiles, locust_half_step
+
+    shutil.copy(LT / run / "run_stats.csv", tmp_path / "run_stats.csv")
+    est = perfnb.read_loadtest(tmp_path / "run")
+    assert est.requests is None
+    exact = perfnb.read_loadtest(LT / run / "run_requests.csv")
+    for t in (0.02, 0.03, 0.05, 0.1, 0.5):
+        s = est.summary(apdex_t_s=t).set_index("label")
+        x = exact.summary(apdex_t_s=t).set_index("label")
+        for label in s.index:
+            pts = est.meta["percentiles"][label]
+            err = float(s.loc[label, "error_ratio"])
+            a, lo, hi = apdex_from_percentiles(pts, err, t, half_step=locust_half_step)
+            assert s.loc[label, "apdex"] == pytest.approx(a)
+            assert lo - 0.01 <= x.loc[label, "apdex"] <= hi + 0.01, (label, t)  # log misses a few
+            assert str(s.loc[label, "estimate"]).startswith("tool:apdex-from-percentiles±")
+    assert np.isfinite(est.summary()["apdex"]).all()  # was NaN for every Locust stats CSV
+    assert perfnb.check(est, select=["LT003"], apdex_t_s=0.02, apdex_min=0.9)  # the rule can fire
+
+
+@pytest.mark.parametrize("run", ["steady", "step", "slow"])
+def test_apdex_from_locust_json_histograms_brackets_the_exact_value(run: str) -> None:
+    """Locust's --json output (bucketed histograms): bounds from its rounding hold the exact Apdex."""
+    import perfnb
+    from perfnb.analysis.latency import apdex_from_percentiles, locust_half_step
+
+    est = perfnb.read_loadtest(LT / run / "run.json")
+    exact = perfnb.read_loadtest(LT / run / "run_requests.csv")
+    for t in (0.02, 0.05, 0.1):
+        s = est.summary(apdex_t_s=t).set_index("label")
+        x = exact.summary(apdex_t_s=t).set_index("label")
+        pts = est.meta["percentiles"]["Total"]
+        a, lo, hi = apdex_from_percentiles(
+            pts, float(s.loc["Total", "error_ratio"]), t, half_step=locust_half_step
+        )
+        assert s.loc["Total", "apdex"] == pytest.approx(a)
+        assert hi - lo < 0.05  # histograms bracket far tighter than the stats CSV's percentiles
+        assert lo - 0.002 <= x.loc["Total", "apdex"] <= hi + 0.002, t

@@ -96,3 +96,20 @@ def test_rules_on_real_prometheus_samples() -> None:
     replay = slo.replay_alerts(sig, slo.load_rules(SAMPLES / "alert_rules.toml"))
     assert "FastP95" in set(replay["rule"])
     assert not math.isnan(sig["apdex"].iloc[-1])
+
+
+def test_mt007_two_real_backends_leave_one_out() -> None:
+    # issue 15: the median of two p95s includes the instance itself, so b/((a+b)/2) < 2 never fired.
+    # In the real Prometheus run backend b turns ~2× slower after 50 s (data/generate/metrics.py).
+    m = perfnb.read_metrics(
+        [SAMPLES / "query_range_latency_buckets.json", SAMPLES / "query_range_requests_total.json"]
+    )
+    sig = slo.signals(m)
+    a, b = sig["p95_run_by_backend:a"].iloc[-1], sig["p95_run_by_backend:b"].iloc[-1]
+    assert b > 1.5 * a
+    mt7 = [f for f in perfnb.check(m) if f.rule == "MT007"]
+    assert [f.location for f in mt7] == ["backend=b"]
+    assert mt7[0].evidence["p95_vs_median"] == pytest.approx(b / a)
+    assert "median of its peers" in mt7[0].title
+    lb = slo.load_balance({"a": 1, "b": 1}, p95_s={"a": 0.2, "b": 0.5})
+    assert lb["p95_vs_median"].tolist() == pytest.approx([0.4, 2.5])

@@ -61,3 +61,21 @@ def test_steps_jumps_and_sentences() -> None:
 def test_missing_columns_are_schema_errors() -> None:
     with pytest.raises(SchemaError, match="lacks column\\(s\\) 'users'"):
         timeline.load_steps(pd.DataFrame({"timestamp": []}))
+
+
+def test_one_step_k6_run_has_one_step() -> None:
+    """A real k6 constant-vus run (one load step): Int64 users once made the step vanish (KeyError 'start')."""
+    import perfnb
+    from perfnb.report import performance
+    from tests.conftest import SAMPLES
+
+    lt = perfnb.read_loadtest(SAMPLES / "loadtests" / "k6_steady" / "run.json")
+    iv = lt.intervals()
+    assert str(iv["users"].dtype) == "Int64"
+    per_label = iv[iv["label"] != "Total"]
+    steps = timeline.load_steps(per_label, min_duration_s=5)
+    assert steps["users"].tolist() == [4]
+    assert steps["start"].iloc[0] == iv["timestamp"].min()
+    one = timeline.load_steps(per_label.iloc[:1])
+    assert one["users"].tolist() == [4]
+    assert performance.story({"loadtest": lt}) == []  # no jump in one step; no crash

@@ -53,7 +53,7 @@ TARGETS = [
     FuzzTarget(
         format="locust_requests",
         reader=read_locust_requests,
-        samples=(LT / "steady" / "requests.csv",),
+        samples=(LT / "steady" / "run_requests.csv",),
     ),
     FuzzTarget(format="locust_json", reader=read_locust_json, samples=(LT / "step" / "run.json",)),
     FuzzTarget(

@@ -53,8 +53,9 @@ def test_parallel_plan_divides_by_participating_processes() -> None:
     assert gather["workers_launched"] == 2 and gather["processes"] == 1
     scan = n.loc["Seq Scan"]
     assert scan["loops"] == 3 and scan["processes"] == 3
-    # the scan's wall time is its per-process average, not the sum over three processes
-    assert scan["total_time_s"] == pytest.approx(scan["time_per_loop_s"])
+    # the scan's wall time is its share of the critical path (the slowest process below the Gather):
+    # at least its per-process average, never the sum over three processes
+    assert scan["time_per_loop_s"] <= scan["total_time_s"] < 2 * scan["time_per_loop_s"]
     assert scan["total_time_s"] < gather["total_time_s"]
     assert abs(plan.nodes["self_time_s"].sum() - plan.nodes["total_time_s"].iloc[0]) < 1e-9
 

@@ -92,3 +92,39 @@ def test_history_with_bad_value() -> None:
         FormatError, match=r"bad_history_stats_history.csv:3: .*column 'Requests/s' is not a number"
     ):
         read_locust(BAD / "bad_history_stats_history.csv")
+
+
+def test_a_prefix_reads_only_its_own_files(tmp_path: Path) -> None:
+    """Issue 14: a request log of another run in the folder is named in a warning, never merged."""
+    import shutil
+    import warnings
+
+    from perfnb.errors import PerfnbWarning
+
+    for part in ("stats", "stats_history", "failures", "exceptions"):
+        shutil.copy(LT / "steady" / f"run_{part}.csv", tmp_path / f"cand_{part}.csv")
+    shutil.copy(LT / "slow" / "run_requests.csv", tmp_path / "requests.csv")  # another run's log
+    shutil.copy(LT / "slow" / "run_stats.csv", tmp_path / "base_stats.csv")  # another prefix
+    with pytest.warns(
+        PerfnbWarning, match=r"base_stats.csv, requests.csv are not part of .*'cand'"
+    ):
+        lt = perfnb.read_loadtest(tmp_path / "cand")
+    assert lt.requests is None  # not the slow run's requests
+    assert lt.stats is not None
+    tool = read_locust(LT / "steady").stats
+    assert tool is not None
+    assert lt.summary()["requests"].tolist() == tool["requests"].tolist()
+    assert sorted(Path(f).name for f in lt.meta["ignored_files"]) == [
+        "base_stats.csv",
+        "requests.csv",
+    ]
+    # its own log, named after the prefix, is read (and the stray one still is not)
+    shutil.copy(LT / "steady" / "run_requests.csv", tmp_path / "cand_requests.csv")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        lt = perfnb.read_loadtest(tmp_path / "cand")
+    assert any("requests.csv" in str(w.message) for w in seen)
+    assert lt.requests is not None
+    assert Path(lt.meta["files"]["requests"]).name == "cand_requests.csv"
+    own = perfnb.read_loadtest(LT / "steady" / "run_requests.csv").requests
+    assert own is not None and len(lt.requests) == len(own)

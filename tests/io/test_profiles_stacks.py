@@ -127,3 +127,23 @@ def test_mixed_files_merge_per_function() -> None:
 def test_glob_without_match(tmp_path: Path) -> None:
     with pytest.raises(EmptyInputError, match="glob matches no file"):
         perfnb.read_profile(str(tmp_path / "*.prof"))
+
+
+def test_two_classes_sharing_a_method_name_stay_apart() -> None:
+    # issue 15: py-spy's CsvCodec.decode and JsonCodec.decode (one file) were merged into one key "decode"
+    from perfnb.analysis.profiles import compare_profiles
+
+    for name in ("pyspy_twoclasses.raw.txt", "pyspy_twoclasses.speedscope.json"):
+        prof = perfnb.read_profile(SAMPLES / "profiles" / name)
+        f = prof.functions
+        dec = f[f["function"].astype(str).str.endswith(".decode")]
+        assert set(dec["function"]) >= {"CsvCodec.decode", "JsonCodec.decode"}, name
+        assert dec["key"].nunique() == len(dec)
+        js = float(dec.loc[dec["function"] == "JsonCodec.decode", "total_time_s"].iloc[0])
+        cs = float(dec.loc[dec["function"] == "CsvCodec.decode", "total_time_s"].iloc[0])
+        assert js > cs
+        t = compare_profiles(prof, prof).table
+        assert {
+            "profile_twoclasses.py:CsvCodec.decode",
+            "profile_twoclasses.py:JsonCodec.decode",
+        } <= set(t["key"].str.rsplit("/", n=1).str[-1])

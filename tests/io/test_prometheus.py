@@ -180,3 +180,50 @@ def test_folder_whose_files_have_different_labels() -> None:
     m = perfnb.read_metrics(SAMPLES / "demo-healthy" / "prometheus")
     assert len(m.frame) > 0
     assert "endpoint" in m.frame.columns
+
+
+def test_fast_matrix_path_equals_the_general_path(tmp_path: Path) -> None:
+    # issue 20.3: query_range matrices are parsed from the bytes without per-sample objects; the frame
+    # must equal the general json path's, whitespace, NaN/±Inf and label gaps included
+    import json as _json
+
+    from perfnb.io import prometheus as prom
+
+    files = sorted(SAMPLES.glob("*.json")) + sorted(
+        (SAMPLES.parent / "demo" / "prometheus").glob("*.json")
+    )
+    fast_seen = 0
+    for f in files:
+        raw = f.read_bytes()
+        fast = prom._fast_matrix(raw, source="prometheus", run="r")
+        if fast is None:
+            continue
+        fast_seen += 1
+        slow = prom.parse_api_response(_json.loads(raw), source="prometheus", run="r")
+        pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+        assert fast.attrs == slow.attrs
+    assert fast_seen >= 10
+    body = {
+        "status": "success",
+        "warnings": ["w"],
+        "data": {
+            "resultType": "matrix",
+            "result": [
+                {"metric": {"__name__": "x", "a": "1"}, "values": [[1.5, "NaN"], [2, "+Inf"]]},
+                {"metric": {"__name__": "x"}, "values": []},
+                {"values": [[3.25, "-Inf"], [4.001, "1e-7"]], "metric": {"b": "2"}},
+            ],
+        },
+    }
+    raw = _json.dumps(body, indent=2).encode()
+    fast = prom._fast_matrix(raw, source="prometheus", run="r")
+    assert fast is not None and len(fast) == 4
+    slow = prom.parse_api_response(body, source="prometheus", run="r")
+    pd.testing.assert_frame_equal(fast, slow, check_exact=True)
+    assert fast.attrs == slow.attrs
+    # a value numpy cannot read goes to the general path, which names the key
+    bad = raw.replace(b'"1e-7"', b'"one"')
+    assert prom._fast_matrix(bad, source="prometheus", run="r") is None
+    (tmp_path / "bad.json").write_bytes(bad)
+    with pytest.raises(FormatError, match=r"values"):
+        read_prometheus(tmp_path / "bad.json")

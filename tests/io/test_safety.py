@@ -126,7 +126,7 @@ def test_damaged_gzip_is_a_format_error(tmp_path):
 
 def test_nul_bytes_in_text_name_the_line(tmp_path):
     path = tmp_path / "requests.csv"
-    lines = (LT / "steady" / "requests.csv").read_bytes().split(b"\n")
+    lines = (LT / "steady" / "run_requests.csv").read_bytes().split(b"\n")
     lines[3] = lines[3] + b"\x00" * 100
     path.write_bytes(b"\n".join(lines))
     with pytest.raises(FormatError, match=r"requests.csv:4: NUL byte"):
@@ -313,7 +313,7 @@ def test_k6_json_negative_duration_line(tmp_path):
 
 
 def test_locust_requests_skip_records_real_lines(tmp_path):
-    lines = (LT / "steady" / "requests.csv").read_text().split("\n")
+    lines = (LT / "steady" / "run_requests.csv").read_text().split("\n")
     lines[4] = lines[4].replace(",GET,", ",GET,extra,")  # ragged
     lines[6] = re.sub(r",(\d+\.\d+),", ",-351,", lines[6], count=1)  # negative response time
     lines[8] = "1e999" + lines[8][lines[8].index(",") :]  # overflowing timestamp

@@ -20,7 +20,7 @@ from perfnb.schema import assert_conforms
 
 ROOT = Path(__file__).resolve().parents[2]
 K6 = ROOT / "data" / "samples" / "loadtests" / "k6"
-LOCUST_LOG = ROOT / "data" / "samples" / "loadtests" / "step" / "requests.csv"
+LOCUST_LOG = ROOT / "data" / "samples" / "loadtests" / "step" / "run_requests.csv"
 EXACT = ["requests", "failures", "min_s", "max_s", "p50_s", "p90_s", "p95_s", "p99_s", "apdex"]
 
 
@@ -239,3 +239,25 @@ def test_histograms_of_streamed_and_in_memory_runs_agree(corpus: Path) -> None:
     for name, h in mem.items():
         assert (streamed[name].counts == h.counts).all(), name
         assert streamed[name].max_s == h.max_s
+
+
+@pytest.mark.parametrize("source", ["jmeter", "k6"])
+def test_summary_alone_builds_no_intervals(source: str, corpus: Path) -> None:
+    """Issue 20 point 5: the read for summary() builds no interval histograms; intervals() on first use
+    makes a second pass, and every number equals a one-pass read with intervals=True."""
+    path = (
+        corpus / "loadtests" / "jmeter" / "apache_jmeter_HTMLReportTestFile.csv"
+        if source == "jmeter"
+        else K6 / "run.json"
+    )
+    lazy = perfnb.read_loadtest(path, engine="stream", chunk_bytes=20_000)
+    assert lazy.aggregate is not None
+    assert lazy.aggregate.iv_cell is None and lazy.aggregate.iv_keys.size == 0
+    both = perfnb.read_loadtest(path, engine="stream", chunk_bytes=20_000, intervals=True)
+    pd.testing.assert_frame_equal(lazy.summary(), both.summary())
+    pd.testing.assert_frame_equal(lazy.intervals(), both.intervals())
+    assert lazy.aggregate.iv_cell is not None  # built once, kept
+    pd.testing.assert_frame_equal(lazy.summary(), both.summary())
+    only = perfnb.read_loadtest(path, engine="stream", intervals=False)
+    with pytest.raises(InputError, match="built without intervals"):
+        only.intervals()

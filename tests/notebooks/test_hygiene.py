@@ -89,3 +89,22 @@ def test_ruff_clean() -> None:
         check=False,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_input_defaults_are_samples_or_empty(notebook) -> None:
+    """CONVENTIONS C.9 / issue 14: a default input names a bundled sample with the ``samples:`` prefix
+    (it resolves wherever the kernel runs) or is empty; and the notebook resolves its inputs."""
+    from perfnb.report.run import input_parameters
+
+    params = papermill.inspect_notebook(str(notebook))
+    inputs = input_parameters(params)
+    assert inputs, "a notebook reads at least one input parameter (<name>_path)"
+    for name in inputs:
+        default = str(params[name]["default"]).strip("\"'")
+        assert default == "" or default.startswith("samples:"), f"{name} = {default!r}"
+    source = "".join(c.source for c in nbformat.read(notebook, as_version=4).cells)
+    assert "perfnb.samples.resolve_many(" in source and "perfnb.report.setup_notebook()" in source
+    for name in inputs:
+        assert f"{name}" in source.split("resolve_many(", 1)[1].split(")", 1)[0], (
+            f"{name} is not resolved (samples: prefix, absolute path)"
+        )

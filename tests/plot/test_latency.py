@@ -34,3 +34,14 @@ def test_plots() -> None:
     ax = plot_latency_cdf(lt, baseline=read_locust(LT / "steady"))
     assert len(ax.get_lines()) == 2
     plt.close("all")
+
+
+def test_static_cdf_not_empty_on_stats_only_locust() -> None:
+    import perfnb
+    from perfnb.plot.latency import plot_latency_cdf
+    from tests.conftest import SAMPLES
+
+    lt = perfnb.read_loadtest(SAMPLES / "demo" / "locust")
+    ax = plot_latency_cdf(lt)
+    assert len(ax.lines) >= 2
+    assert all("tool percentiles" in line.get_label() for line in ax.lines)

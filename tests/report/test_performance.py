@@ -110,7 +110,9 @@ def test_perfnb_report_fail_on_critical(folder, plans, code, tmp_path) -> None:
     (html,) = tmp_path.glob("*/performance_report/*/performance_report.html")
     page = browser.load(html)
     assert page.console == [], page.console
-    assert page.images >= 2
+    assert page.images + page.plots >= 2  # static PNGs and Plotly figures
     assert page.decoded == page.images
-    assert page.scripts == 1, "only the test's probe script may be on the page"
+    # inline scripts only (plotly.js once, the figures, the flame-graph search): nothing loaded
+    assert "<script src=" not in html.read_text(encoding="utf-8")
+    assert page.drawn == page.plots, "every Plotly figure drew"
     assert "performance.load_sources" not in page.dom, "code cells are hidden"

@@ -29,3 +29,12 @@ def test_error_rules_on_failing_run(corpus: Path) -> None:
     assert {"LT002", "LT005"} <= rules
     concentrated = perfnb.check(lt, select=["LT005"])[0]
     assert concentrated.location == "status=429"
+
+
+def test_error_ratio_title_names_the_label() -> None:
+    """LT002 on a real k6 run: /api/flaky fails ~20 %, the whole run 7 %; each title says which."""
+    lt = perfnb.read_loadtest(LT / "k6_steady" / "run.json")
+    found = {f.location: f.title for f in perfnb.check(lt, select=["LT002"])}
+    assert set(found) == {"flaky", "Total"}
+    assert found["flaky"].endswith("of requests failed on flaky")
+    assert found["Total"].endswith("of requests failed")

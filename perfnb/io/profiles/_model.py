@@ -126,7 +126,9 @@ PROFILE_STACKS = register(
 )
 
 _ADDR = re.compile(r" at 0x[0-9a-fA-F]+")
-_LIBDIR = re.compile(r"/(?:site-packages|dist-packages)/|/lib/python\d+(?:\.\d+)?/|/Lib/")
+_LIBDIR = re.compile(
+    r"/(?:site-packages|dist-packages)/|/lib/python\d+(?:\.\d+)?/|/Lib/|/[Pp]ython\d*/lib/"
+)
 
 
 _INNER = (
@@ -185,18 +187,20 @@ def normalize_file(file: str) -> str:
 
 @lru_cache(maxsize=65536)
 def normalize_key(function: str, file: str) -> str:
-    """``normfile:name`` with addresses removed and qualified names cut to their last part.
+    """``normfile:name`` with addresses removed; qualified names keep their class.
+
+    Two classes' ``decode`` in one file stay two keys (py-spy, pyinstrument and speedscope give qualified
+    names). pstats has only ``co_name``; :func:`perfnb.analysis.profiles.compare_profiles` pairs such a
+    bare key with the one qualified key of the same file and name on the other side.
 
     Examples
     --------
     >>> normalize_key("JSONDecoder.raw_decode", "/usr/lib/python3.12/json/decoder.py")
-    'json/decoder.py:raw_decode'
+    'json/decoder.py:JSONDecoder.raw_decode'
     >>> normalize_key("<built-in method __new__ of type object at 0x7f24>", "~")
     '~:<built-in method __new__ of type object>'
     """
     name = _ADDR.sub("", function)
-    if not name.startswith("<") and "." in name:
-        name = name.rsplit(".", 1)[1] or name
     return f"{normalize_file(file)}:{name}"
 
 
@@ -415,6 +419,18 @@ class Profile:
         from perfnb.io.profiles.pstats import write_pstats
 
         return write_pstats(self, path)
+
+    def to_speedscope(self, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        """Write speedscope JSON (see :func:`perfnb.io.profiles.writers.to_speedscope`)."""
+        from perfnb.io.profiles.writers import to_speedscope
+
+        return to_speedscope(self, path)
+
+    def to_folded(self, path: str | os.PathLike[str] | None = None, *, unit_s: float = 1e-6) -> str:
+        """Write folded stacks (see :func:`perfnb.io.profiles.writers.to_folded`)."""
+        from perfnb.io.profiles.writers import to_folded
+
+        return to_folded(self, path, unit_s=unit_s)
 
     def snakeviz(self, *, port: int = 0, open_browser: bool = False) -> Any:
         """Serve this profile with snakeviz on 127.0.0.1 (see :func:`perfnb.plot.profiles.snakeviz`)."""
