@@ -109,6 +109,9 @@ def _guard(func: F) -> F:
             return func(*args, **kwargs)
         except errors.PerfnbError as err:
             ctx.exit(_fail(err, verbose))
+        except OSError as err:  # permission, is a directory, I/O: the input's fault, one line
+            problem = errors.InputError(f"cannot read: {err.strerror or err}", path=err.filename)
+            ctx.exit(_fail(problem, verbose))
 
     wrapper.__name__ = func.__name__
     wrapper.__doc__ = func.__doc__

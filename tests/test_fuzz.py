@@ -10,8 +10,6 @@ Both ``perfnb.read`` (sniffing) and the format's own reader are exercised.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import signal
 import warnings
 from collections.abc import Iterator
@@ -25,23 +23,12 @@ from hypothesis import strategies as st
 import perfnb
 from perfnb.errors import PerfnbError, PerfnbWarning
 from perfnb.io._common import FORMATS
-from tests import fuzz_targets
-from tests.fuzz_targets._base import FuzzTarget
+from tests.fuzz_targets._base import FuzzTarget, all_targets
 
 EXAMPLE_LIMIT_S = 20
 
 
-def _targets() -> list[FuzzTarget]:
-    found: list[FuzzTarget] = []
-    for mod in pkgutil.iter_modules(fuzz_targets.__path__):
-        if mod.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"tests.fuzz_targets.{mod.name}")
-        found.extend(getattr(module, "TARGETS", []))
-    return found
-
-
-TARGETS = _targets()
+TARGETS = all_targets()
 
 
 @contextmanager

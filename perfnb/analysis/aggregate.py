@@ -506,6 +506,9 @@ class LoadAggregate:
         for k in ("skipped_rows",):
             if k in self.meta or k in other.meta:
                 out.meta[k] = int(self.meta.get(k, 0)) + int(other.meta.get(k, 0))
+        if "skipped_lines" in self.meta or "skipped_lines" in other.meta:  # the first 100, in order
+            lines = [*self.meta.get("skipped_lines", []), *other.meta.get("skipped_lines", [])]
+            out.meta["skipped_lines"] = sorted(lines)[:100]
         ends = [int(m["run_end_ns"]) for m in (self.meta, other.meta) if "run_end_ns" in m]
         if ends:  # the last sample of any metric (k6), whatever order partitions merge in
             out.meta["run_end_ns"] = max(ends)

@@ -12,7 +12,6 @@ dropped silently; with ``"skip"`` the count and the first line numbers are still
 
 from __future__ import annotations
 
-import codecs
 import glob
 import os
 import warnings
@@ -29,38 +28,60 @@ from perfnb.errors import (
     SkippedRowsWarning,
     UnknownFormatError,
 )
+from perfnb.io._files import (  # the file-opening helpers, re-exported: readers import them from here
+    JSON_ERRORS,
+    check_no_nul,
+    decode_text,
+    ensure_path,
+    guard_reader,
+    head_bytes,
+    is_gzip,
+    is_plain,
+    json_problem,
+    open_bytes,
+    read_bytes,
+    read_text,
+    wrap_reader_error,
+)
 from perfnb.model._base import perfnb_attrs, run_label
 from perfnb.model.evidence import EvidenceSet
 from perfnb.model.frames import CruxRecord, FrameModel, LineProfile, MemoryProfile, RumBeacons
 
 __all__ = [
     "FORMATS",
+    "JSON_ERRORS",
     "ArrowRaggedRows",
     "BadLines",
     "Format",
     "OnBadLines",
     "check_engine",
+    "check_no_nul",
     "decode_text",
     "ensure_path",
     "expand_paths",
+    "guard_reader",
     "head_bytes",
+    "is_gzip",
+    "is_plain",
+    "json_problem",
     "model_of_frame",
+    "open_bytes",
     "perfnb_attrs",
     "read",
+    "read_bytes",
     "read_text",
     "register_format",
     "register_kind",
     "run_label",
     "sniff",
     "split_paths",
+    "wrap_reader_error",
 ]
 
 Kind = Literal["profile", "plan", "statements", "loadtest", "metrics", "vitals", "cache", "other"]
 
 #: A reader function; the registry decorators return it unchanged, so its signature survives for mypy.
 R = TypeVar("R", bound=Callable[..., Any])
-
-HEAD_SIZE = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -110,70 +131,6 @@ def register_format(
     return deco
 
 
-def ensure_path(path: str | os.PathLike[str], *, allow_dir: bool = False) -> Path:
-    """Return *path* as a :class:`~pathlib.Path`, raising :class:`InputError` if it does not exist."""
-    p = Path(path)
-    if not p.exists():
-        raise InputError("no such file or directory", path=p)
-    if p.is_dir() and not allow_dir:
-        raise InputError("is a directory", path=p, expected="a file")
-    return p
-
-
-def head_bytes(path: Path, size: int = HEAD_SIZE) -> bytes:
-    """The first *size* bytes of *path* (``b""`` for a folder)."""
-    if path.is_dir():
-        return b""
-    try:
-        with path.open("rb") as fh:
-            return fh.read(size)
-    except OSError as err:
-        raise InputError(f"cannot read file: {err.strerror}", path=path) from err
-
-
-def decode_text(data: bytes, path: Path | None = None, *, encoding: str | None = None) -> str:
-    """Decode bytes as text: BOMs honoured (UTF-8/16/32), UTF-8 by default, ``encoding`` if given.
-
-    CRLF line ends are left alone (``str.splitlines`` handles them). Raises :class:`FormatError` on
-    undecodable bytes, naming the offset.
-    """
-    if encoding is None:
-        for bom, enc in (
-            (codecs.BOM_UTF32_LE, "utf-32"),
-            (codecs.BOM_UTF32_BE, "utf-32"),
-            (codecs.BOM_UTF8, "utf-8-sig"),
-            (codecs.BOM_UTF16_LE, "utf-16"),
-            (codecs.BOM_UTF16_BE, "utf-16"),
-        ):
-            if data.startswith(bom):
-                encoding = enc
-                break
-        else:
-            encoding = "utf-8"
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        raise FormatError(
-            f"bytes at offset {err.start} are not {encoding}",
-            path=path,
-            line=line,
-            expected="a text file (pass encoding= for other encodings)",
-        ) from err
-    except LookupError as err:
-        raise InputError(f"unknown encoding {encoding!r}", path=path) from err
-
-
-def read_text(path: str | os.PathLike[str], *, encoding: str | None = None) -> str:
-    """Read a whole text file with :func:`decode_text`."""
-    p = ensure_path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as err:
-        raise InputError(f"cannot read file: {err.strerror}", path=p) from err
-    return decode_text(data, p, encoding=encoding)
-
-
 @dataclass
 class BadLines:
     """Collects unreadable rows according to ``on_bad_lines``.
@@ -215,6 +172,13 @@ class BadLines:
         if len(self.reasons) < 20:
             where = f"line {line}: " if line is not None else ""
             self.reasons.append(where + message)
+
+    def to_meta(self, meta: dict[str, Any]) -> None:
+        """Record the skipped rows in a model object's ``meta`` (``skipped_rows``, ``skipped_lines``)."""
+        meta["skipped_rows"] = self.count
+        meta["skipped_lines"] = self.lines[:100]
+        if self.reasons:
+            meta["skipped_reasons"] = self.reasons
 
     def finish(self, df: Any) -> Any:
         """Record the skipped rows in ``df.attrs["perfnb"]`` (and warn in ``"warn"`` mode); return *df*."""

@@ -32,9 +32,12 @@ import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError
 from perfnb.io._common import (
+    JSON_ERRORS,
     BadLines,
     OnBadLines,
     ensure_path,
+    guard_reader,
+    json_problem,
     read_text,
     register_format,
     run_label,
@@ -116,8 +119,12 @@ def _entries_json(text: str, path: Path, bad: BadLines) -> Iterator[tuple[int, s
             continue
         try:
             obj = json.loads(line)
-        except json.JSONDecodeError as err:
-            bad.add(n, f"jsonlog line is not JSON: {err.msg}", expected="one JSON object per line")
+        except JSON_ERRORS as err:
+            bad.add(
+                n,
+                f"jsonlog line is not JSON: {json_problem(err)[0]}",
+                expected="one JSON object per line",
+            )
             continue
         if not isinstance(obj, dict):
             bad.add(n, "jsonlog line is not an object")
@@ -158,6 +165,7 @@ def _sniff(path: Path, head: bytes) -> bool:
     sniff=_sniff,
     priority=15,
 )
+@guard_reader
 def read_auto_explain(
     path: str | os.PathLike[str],
     *,
@@ -226,10 +234,10 @@ def read_auto_explain(
         else:
             try:
                 doc = json.loads(body)
-            except json.JSONDecodeError as err:
+            except JSON_ERRORS as err:
                 bad.add(
-                    line + err.lineno - 1 if "\n" in message else line,
-                    f"auto_explain plan is not valid JSON ({err.msg}); was the log line cut?",
+                    line + (json_problem(err)[1] or 1) - 1 if "\n" in message else line,
+                    f"auto_explain plan is not valid JSON ({json_problem(err)[0]}); was the log line cut?",
                 )
                 continue
         for stmt in _statements(doc, p):

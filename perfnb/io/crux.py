@@ -24,7 +24,15 @@ from typing import Any
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError
-from perfnb.io._common import ensure_path, read_text, register_format, run_label
+from perfnb.io._common import (
+    JSON_ERRORS,
+    ensure_path,
+    guard_reader,
+    json_problem,
+    read_text,
+    register_format,
+    run_label,
+)
 from perfnb.schema import PROVENANCE, Column, Schema, register
 
 __all__ = ["CRUX_METRICS", "METRIC_NAMES", "read_crux"]
@@ -117,6 +125,7 @@ def _looks_like_crux(head: bytes) -> bool:
     sniff=lambda path, head: _looks_like_crux(head),
     priority=25,
 )
+@guard_reader
 def read_crux(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
     """Read a CrUX API or CrUX History API response.
 
@@ -147,9 +156,12 @@ def read_crux(path: str | os.PathLike[str], *, run: str | None = None) -> pd.Dat
     text = read_text(p)
     try:
         doc = json.loads(text)
-    except json.JSONDecodeError as err:
+    except JSON_ERRORS as err:
         raise FormatError(
-            f"invalid JSON: {err.msg}", path=p, line=err.lineno, expected="a CrUX API response"
+            f"invalid JSON: {json_problem(err)[0]}",
+            path=p,
+            line=json_problem(err)[1],
+            expected="a CrUX API response",
         ) from err
     if isinstance(doc, Mapping) and isinstance(doc.get("error"), Mapping):
         e = doc["error"]

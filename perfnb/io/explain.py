@@ -30,8 +30,11 @@ import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError, InputError
 from perfnb.io._common import (
+    JSON_ERRORS,
     ensure_path,
     expand_paths,
+    guard_reader,
+    json_problem,
     read_text,
     register_format,
     register_kind,
@@ -136,11 +139,11 @@ def parse_explain_text(text: str, *, path: str | os.PathLike[str] | None = None)
             continue
         try:
             doc, end = decoder.raw_decode(body, pos)
-        except json.JSONDecodeError as err:
+        except JSON_ERRORS as err:
             raise FormatError(
-                f"invalid JSON: {err.msg}",
+                f"invalid JSON: {json_problem(err)[0]}",
                 path=path,
-                line=err.lineno,
+                line=json_problem(err)[1],
                 expected="EXPLAIN (FORMAT JSON) output",
             ) from err
         except RecursionError as err:
@@ -359,6 +362,7 @@ def _sniff(path: Path, head: bytes) -> bool:
     sniff=_sniff,
     priority=20,
 )
+@guard_reader
 def read_plans(
     path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
@@ -423,6 +427,7 @@ def _is_pattern(path: str | os.PathLike[str]) -> bool:
 read_explain = read_plans
 
 
+@guard_reader
 def read_plan(
     path: str | os.PathLike[str], *, run: str | None = None, encoding: str | None = None
 ) -> Plan:

@@ -52,19 +52,23 @@ _NUM_FIELDS = (
 
 
 def _num(node: Mapping[str, Any], name: str, key: str, path: Any) -> float:
+    """A cost, time, row or loop count: a finite number ≥ 0 (``-13``, ``Infinity``, ``1e999`` are not)."""
     v = node.get(name)
     if v is None:
         return np.nan
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        if isinstance(v, str):
-            try:
-                return float(v)
-            except ValueError:
-                pass
+    x: float | None = None
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        x = float(v) if abs(v) < 1e300 else float("inf")
+    elif isinstance(v, str):
+        try:
+            x = float(v)
+        except ValueError:
+            x = None
+    if x is None or not 0 <= x < float("inf"):
         raise FormatError(
-            f"{name!r} is {{found}}", path=path, key=key, found=v, expected="a number"
+            f"{name!r} is {{found}}", path=path, key=key, found=v, expected="a finite number ≥ 0"
         )
-    return float(v)
+    return x
 
 
 _Walk = tuple[list[Mapping[str, Any]], list[Any], list[int], list[str], list[Any], list[bool], list[float], list[int]]  # fmt: skip
@@ -183,6 +187,11 @@ def _floats(
     values = [n.get(name) for n in nodes]
     if set(map(type, values)) <= _NUMERIC_TYPES:
         arr = np.array([np.nan if v is None else v for v in values], dtype="float64")
+        if name in _NUM_FIELDS:  # costs, times, rows, loops: finite and ≥ 0 (not -13, Infinity)
+            wrong = np.flatnonzero(~np.isnan(arr) & ~((arr >= 0) & (arr < np.inf)))
+            if wrong.size:
+                i = int(wrong[0])
+                _num(nodes[i], name, keys[i], path)  # raises, naming the node
     else:  # strings holding numbers are accepted, anything else names the node
         arr = np.array([_num(n, name, k, path) for n, k in zip(nodes, keys, strict=True)])
     return arr * scale if scale != 1.0 else arr

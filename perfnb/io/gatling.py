@@ -19,7 +19,9 @@ from perfnb.io._common import (
     BadLines,
     OnBadLines,
     ensure_path,
+    guard_reader,
     head_bytes,
+    read_bytes,
     register_format,
     run_label,
 )
@@ -45,6 +47,10 @@ def _blank_na(s: pd.Series) -> pd.Series:
     return s.mask(s == "")
 
 
+#: Gatling writes epoch milliseconds; pandas' datetime64[ns] ends in April 2262.
+_EPOCH_MAX_MS = 9_200_000_000_000
+
+
 @register_format(
     "gatling_log",
     description="Gatling simulation.log (text, ≤ 3.12)",
@@ -52,6 +58,7 @@ def _blank_na(s: pd.Series) -> pd.Series:
     sniff=_sniff,
     priority=20,
 )
+@guard_reader
 def read_gatling(
     path: str | os.PathLike[str], *, run: str | None = None, on_bad_lines: OnBadLines = "error"
 ) -> LoadTest:
@@ -86,7 +93,7 @@ def read_gatling(
     user_ts: list[int] = []
     user_delta: list[int] = []
     assertions: list[str] = []
-    text = p.read_bytes().decode("utf-8", "replace")
+    text = read_bytes(p).decode("utf-8", "replace")
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line:
             continue
@@ -110,6 +117,8 @@ def read_gatling(
                 start, end = int(f[3]), int(f[4])
                 if f[5] not in ("OK", "KO"):
                     raise ValueError(f"status {f[5]!r}")
+                if not 0 <= start <= end < _EPOCH_MAX_MS:  # a time in 1970–2262, ends ≥ starts
+                    raise ValueError(f"start {f[3]!r} / end {f[4]!r} (negative duration?)")
                 names.append(f[2] if not f[1] else f"{f[1]}/{f[2]}".replace(",", "/"))
                 starts.append(start)
                 ends.append(end)
@@ -118,13 +127,15 @@ def read_gatling(
             elif kind == "USER":
                 state = f[2] if f[2] in ("START", "END") else f[3]
                 ts = int(f[3] if f[2] in ("START", "END") else f[-1])
+                if not 0 <= ts < _EPOCH_MAX_MS:
+                    raise ValueError(f"time {ts} out of range")
                 user_ts.append(ts)
                 user_delta.append(1 if state == "START" else -1)
             else:
                 raise ValueError(f"unknown record type {kind!r}")
         except (IndexError, ValueError) as err:
             bad.add(lineno, f"malformed {kind} record: {err}", found=line[:80])
-    st = np.asarray(starts, dtype="int64")
+    st = np.asarray(starts, dtype="int64")  # checked to fit: no overflow
     df = pd.DataFrame(
         {
             "timestamp": pd.to_datetime(st, unit="ms", utc=True),

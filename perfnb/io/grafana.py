@@ -24,13 +24,24 @@ import os
 import re
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from perfnb.errors import AssumedUnitWarning, EmptyInputError, FormatError
-from perfnb.io._common import decode_text, ensure_path, perfnb_attrs, register_format, run_label
+from perfnb.errors import AssumedUnitWarning, EmptyInputError, FormatError, truncate
+from perfnb.io._common import (
+    BadLines,
+    OnBadLines,
+    decode_text,
+    ensure_path,
+    guard_reader,
+    perfnb_attrs,
+    read_bytes,
+    register_format,
+    run_label,
+)
+from perfnb.io._values import epoch_to_utc
 from perfnb.io.prometheus import samples_frame
 
 __all__ = ["parse_series_name", "parse_value", "read_grafana"]
@@ -132,38 +143,42 @@ def parse_value(text: str) -> tuple[float, str | None]:
 
 
 def _parse_times(
-    cells: list[str], path: Path, lines: list[int], tz: str | None
-) -> pd.DatetimeIndex:
-    if all(c.isdigit() for c in cells):
-        arr = np.asarray([int(c) for c in cells], dtype="int64")
-        ms = arr if arr.size and arr.max() > 10**11 else arr * 1000
-        return pd.DatetimeIndex(ms.astype("datetime64[ms]").astype("datetime64[ns]")).tz_localize(
-            "UTC"
-        )
-    has_offset = bool(cells) and all(_OFFSET_RE.search(c) for c in cells)
-    try:
-        parsed = pd.to_datetime(pd.Series(cells), format="mixed", utc=has_offset)
-    except (ValueError, TypeError) as err:
-        bad = next(
-            (i for i, c in enumerate(cells) if pd.isna(pd.to_datetime(c, errors="coerce"))), 0
-        )
-        raise FormatError(
+    cells: list[str], path: Path, lines: list[int], tz: str | None, bad: BadLines
+) -> tuple[pd.DatetimeIndex, np.ndarray]:
+    """Time cells as UTC, and a mask of the rows whose time is unreadable (reported to *bad*).
+
+    One vectorised parse (a bad cell is NaT), never a parse per cell: a single malformed cell used to
+    make the error path parse every cell again one by one (0.5 s → 17 s).
+    """
+    if cells and all(c.isdigit() for c in cells):
+        arr = np.asarray([int(c) if len(c) <= 15 else -1 for c in cells], dtype="int64")
+        valid = arr[arr >= 0]
+        unit: Literal["s", "ms"] = "ms" if valid.size and np.median(valid) > 10**11 else "s"
+        out = pd.DatetimeIndex(epoch_to_utc(arr, unit))
+    else:
+        offsets = np.array([bool(_OFFSET_RE.search(c)) for c in cells], dtype=bool)
+        has_offset = bool(cells) and bool(offsets.all())
+        parsed = pd.to_datetime(pd.Series(cells), format="mixed", utc=True, errors="coerce")
+        if not has_offset:
+            parsed = parsed.where(~offsets)  # an offset on some cells only: those rows are bad
+            if tz is None and parsed.notna().any():
+                warnings.warn(
+                    f"{path}: times have no UTC offset; assuming UTC (pass tz= to say otherwise)",
+                    AssumedUnitWarning,
+                    stacklevel=4,
+                )
+            elif tz is not None:
+                parsed = parsed.dt.tz_localize(None).dt.tz_localize(tz).dt.tz_convert("UTC")
+        out = pd.DatetimeIndex(parsed)
+    nat = np.asarray(out.isna())
+    for i in np.flatnonzero(nat):
+        bad.add(
+            lines[int(i)],
             "time cell is not a time",
-            path=path,
-            line=lines[bad],
-            found=cells[bad],
-            expected="epoch ms/s or an ISO-8601 time",
-        ) from err
-    if has_offset:
-        return pd.DatetimeIndex(parsed)
-    if tz is None:
-        warnings.warn(
-            f"{path}: times have no UTC offset; assuming UTC (pass tz= to say otherwise)",
-            AssumedUnitWarning,
-            stacklevel=4,
+            found=cells[int(i)],
+            expected="epoch ms/s or an ISO-8601 time (all with or all without a UTC offset)",
         )
-        tz = "UTC"
-    return pd.DatetimeIndex(parsed.dt.tz_localize(tz).dt.tz_convert("UTC"))
+    return out, nat
 
 
 def _sniff_grafana(path: Path, head: bytes) -> bool:
@@ -192,12 +207,14 @@ def _sniff_grafana(path: Path, head: bytes) -> bool:
     sniff=_sniff_grafana,
     priority=30,
 )
+@guard_reader
 def read_grafana(
     path: str | os.PathLike[str],
     *,
     run: str | None = None,
     tz: str | None = None,
     strip_units: bool = True,
+    on_bad_lines: OnBadLines = "error",
 ) -> pd.DataFrame:
     """Read a Grafana CSV export into METRIC_SAMPLES.
 
@@ -211,9 +228,12 @@ def read_grafana(
         Time zone of times written without an offset (Grafana's "Formatted data" uses the dashboard zone).
     strip_units
         Convert values with units to base units (default); ``False`` makes any unit an error.
+    on_bad_lines
+        ``"error"`` (default), ``"warn"`` or ``"skip"`` for a row with the wrong number of cells, an
+        unreadable time or value; skipped rows are counted in ``df.attrs["perfnb"]["skipped_rows"]``.
     """
     p = ensure_path(path)
-    raw = p.read_bytes()
+    raw = read_bytes(p, text=False)
     text = decode_text(raw, p).lstrip("\ufeff")
     if not text.strip():
         raise EmptyInputError("empty file", path=p, expected="a Grafana CSV export")
@@ -231,7 +251,14 @@ def read_grafana(
     if delim is None:
         counts = {d: header_line.count(d) for d in (";", "\t", ",")}
         delim = max(counts, key=lambda d: counts[d])
-    rows = list(csv.reader(io.StringIO("\n".join(lines[first:])), delimiter=delim))
+    bad = BadLines(on_bad_lines, path=p)
+    reader = csv.reader(io.StringIO("\n".join(lines[first:])), delimiter=delim)
+    try:
+        rows = list(reader)
+    except csv.Error as err:  # a field over 128 KiB, a stray quote
+        raise FormatError(
+            f"not a valid CSV row ({err})", path=p, line=first + reader.line_num
+        ) from err
     header = [h.strip() for h in rows[0]]
     norm = [h.lower() for h in header]
     body = []
@@ -244,53 +271,63 @@ def read_grafana(
         if cells == norm or (cells[0] == norm[0] and len(cells) == len(norm)):
             continue  # repeated header (possibly written with another delimiter)
         if len(r) != len(header):
-            raise FormatError(
+            bad.add(
+                k,
                 f"row has {len(r)} cells",
-                path=p,
-                line=k,
                 expected=f"{len(header)} like the header",
                 found=delim.join(r),
             )
+            continue
         body.append((k, r))
     if not body:
         raise EmptyInputError("no data rows", path=p, expected="a Grafana CSV export with samples")
     units: set[str] = set()
 
-    def values(cells: list[str], lines_: list[int]) -> np.ndarray:
-        out = np.empty(len(cells))
+    def values(cells: list[str], lines_: list[int], rejected: np.ndarray) -> np.ndarray:
+        """The cells as floats; an unreadable one marks its row in *rejected* (and goes to bad)."""
+        out = np.full(len(cells), np.nan)
         for i, c in enumerate(cells):
+            if rejected[i]:
+                continue
             try:
                 v, u = parse_value(c)
             except KeyError as err:
-                raise FormatError(
-                    f"unknown unit {err.args[0]!r} in value",
-                    path=p,
-                    line=lines_[i],
+                rejected[i] = True
+                bad.add(
+                    lines_[i],
+                    f"unknown unit {truncate(err.args[0], 40)} in value",
                     found=c,
                     expected="a number, optionally with a known unit (ms, s, %, KiB, K …)",
-                ) from err
-            except ValueError as err:
-                raise FormatError(
-                    "value is not a number", path=p, line=lines_[i], found=c, expected="a number"
-                ) from err
+                )
+                continue
+            except (ValueError, OverflowError):
+                rejected[i] = True
+                bad.add(lines_[i], "value is not a number", found=c, expected="a number")
+                continue
             if u is not None:
                 if not strip_units:
-                    raise FormatError(
+                    rejected[i] = True
+                    bad.add(
+                        lines_[i],
                         "value carries a unit",
-                        path=p,
-                        line=lines_[i],
                         found=c,
                         expected="a bare number (strip_units=False)",
                     )
+                    continue
                 units.add(u)
             out[i] = v
         return out
 
     line_nos = [k for k, _ in body]
     if norm == ["series", "time", "value"]:
+        ts, rejected = _parse_times([r[1].strip() for _, r in body], p, line_nos, tz, bad)
+        vals = values([r[2] for _, r in body], line_nos, rejected)
+        keep_rows = ~rejected
+        body = [row for row, k in zip(body, keep_rows, strict=True) if k]
+        ts, vals = ts[keep_rows], vals[keep_rows]
+        if not body:
+            raise EmptyInputError("no readable data rows", path=p)
         names = [r[0] for _, r in body]
-        ts = _parse_times([r[1].strip() for _, r in body], p, line_nos, tz)
-        vals = values([r[2] for _, r in body], line_nos)
         order = pd.Series(names).astype("category")
         cats = list(order.cat.categories)
         # samples_frame repeats labels per series: group rows by series (stable)
@@ -308,13 +345,21 @@ def read_grafana(
             run=run_label(p, run),
         )
     else:
-        ts = _parse_times([r[0].strip() for _, r in body], p, line_nos, tz)
+        ts, rejected = _parse_times([r[0].strip() for _, r in body], p, line_nos, tz, bad)
+        columns_v = [
+            values([r[j] for _, r in body], line_nos, rejected) for j in range(1, len(header))
+        ]
+        keep_rows = ~rejected
+        body = [row for row, k in zip(body, keep_rows, strict=True) if k]
+        ts = ts[keep_rows]
+        if not body:
+            raise EmptyInputError("no readable data rows", path=p)
         parts_ts: list[pd.DatetimeIndex] = []
         parts_v: list[np.ndarray] = []
         wide_labels: list[dict[str, str]] = []
         wide_counts: list[int] = []
         for j, h in enumerate(header[1:], start=1):
-            v = values([r[j] for _, r in body], line_nos)
+            v = columns_v[j - 1][keep_rows]
             ok = ~np.isnan(v) | np.array([r[j].strip().lower() == "nan" for _, r in body])
             parts_ts.append(ts[ok])
             parts_v.append(v[ok])
@@ -338,4 +383,5 @@ def read_grafana(
             stacklevel=2,
         )
         perfnb_attrs(df)["units_converted"] = sorted(units)
+    bad.finish(df)
     return df

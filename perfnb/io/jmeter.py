@@ -21,16 +21,22 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pandas as pd
 
-from perfnb.errors import EmptyInputError, FormatError
+from perfnb.errors import EmptyInputError, FormatError, PerfnbError
 from perfnb.io._common import (
     ArrowRaggedRows,
     BadLines,
     OnBadLines,
     ensure_path,
+    guard_reader,
     head_bytes,
+    is_plain,
+    open_bytes,
+    read_bytes,
     register_format,
     run_label,
+    wrap_reader_error,
 )
+from perfnb.io._values import counts, drop_bad_requests, epoch_to_utc
 from perfnb.model.loadtest import REQUESTS, LoadTest, const_category
 
 if TYPE_CHECKING:
@@ -89,6 +95,7 @@ def _sniff_xml(path: Path, head: bytes) -> bool:
     sniff=_sniff_xml,
     priority=20,
 )
+@guard_reader
 def _read_xml_fmt(path: str | os.PathLike[str], **kw: Any) -> LoadTest:
     return read_jmeter(path, **kw)
 
@@ -100,6 +107,7 @@ def _read_xml_fmt(path: str | os.PathLike[str], **kw: Any) -> LoadTest:
     sniff=_sniff_csv,
     priority=30,
 )
+@guard_reader
 def read_jmeter(
     path: str | os.PathLike[str],
     *,
@@ -144,7 +152,7 @@ def read_jmeter(
         df = _read_xml(p, bad)
     else:
         delimiter = csv_delimiter(head, delimiter)
-        if p.stat().st_size >= LAZY_BYTES:
+        if p.stat().st_size >= LAZY_BYTES and _plain(p):
             lazy = _read_lazy(
                 p, head, label, on_bad_lines, columns, delimiter, timestamp_format, timezone
             )
@@ -153,7 +161,13 @@ def read_jmeter(
         df = _read_csv(p, head, bad, columns, delimiter)
     out = _to_requests(df, p, label, bad, timestamp_format, timezone)
     bad.finish(out)
-    return LoadTest(out, "jmeter", label, str(p))
+    lt = LoadTest(out, "jmeter", label, str(p))
+    bad.to_meta(lt.meta)
+    return lt
+
+
+def _plain(p: Path) -> bool:
+    return is_plain(p)
 
 
 def _read_lazy(
@@ -183,10 +197,26 @@ def _read_lazy(
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError):
         return None
+    import pyarrow.compute as pc
+
+    el = table.column("elapsed") if "elapsed" in table.column_names else None
+    if el is not None and (el.null_count or pc.any(pc.less(el, 0)).as_py()):
+        return None  # negative or empty elapsed: the row-checking path reports each row
     arrays = core_arrays(table, p, fmt, tz, line_offset=1 if has_header else 0)
     stamp = p.stat()
 
     def materialize() -> pd.DataFrame:
+        try:
+            return _materialize()
+        except PerfnbError:
+            raise
+        except Exception as err:  # runs outside read_jmeter's guard, on first access
+            wrapped = wrap_reader_error(err, p, "read_jmeter")
+            if wrapped is None:
+                raise
+            raise wrapped from err
+
+    def _materialize() -> pd.DataFrame:
         now = p.stat()
         if (now.st_size, now.st_mtime_ns) != (stamp.st_size, stamp.st_mtime_ns):
             raise FormatError(
@@ -240,6 +270,8 @@ def _has_controllers(p: Path) -> bool:
     Plain reads into one reused buffer, not a memory map: mapping the file would count every page of
     it in the process's resident memory.
     """
+    if not _plain(p):
+        return True  # compressed or transcoded: read responseMessage and look there
     pat = _TC.encode()
     block = bytearray(16 << 20)
     view = memoryview(block)
@@ -275,7 +307,8 @@ def _read_csv(
 
     names, has_header = _header(head, delimiter, columns)
     try:
-        table = _arrow_read(str(p), p, head, bad, names, has_header, delimiter)
+        source: Any = str(p) if _plain(p) else pa.BufferReader(read_bytes(p))  # gzip, UTF-16
+        table = _arrow_read(source, p, head, bad, names, has_header, delimiter)
         return _arrow_frame(table)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, UnicodeDecodeError):
         return _read_csv_slow(p, names, has_header, bad, delimiter)
@@ -342,7 +375,10 @@ def _arrow_read(
     table = pacsv.read_csv(
         source,
         read_options=pacsv.ReadOptions(
-            column_names=None if has_header else names, block_size=1 << 24, use_threads=True
+            column_names=None if has_header else names,
+            block_size=1 << 24,
+            # pyarrow numbers skipped rows only when it reads with one thread: lines over speed
+            use_threads=ragged.handler is None,
         ),
         parse_options=pacsv.ParseOptions(
             delimiter=delimiter,
@@ -383,6 +419,15 @@ def core_arrays(
             "column 'elapsed' is empty", path=p, line=i + 1 + line_offset, expected="milliseconds"
         )
     ms = el.to_numpy()
+    neg = np.flatnonzero(~(ms >= 0))
+    if neg.size:
+        raise FormatError(
+            "column 'elapsed' is negative or not a number",
+            path=p,
+            line=int(neg[0]) + 1 + line_offset,
+            found=ms[neg[0]],
+            expected="milliseconds ≥ 0",
+        )
     rt: np.ndarray | None = None
     if ms.dtype.kind == "i":
         exact = ms if ms.size == 0 or (ms.min() >= 0 and ms.max() <= EXACT_MAX_MS) else None
@@ -511,12 +556,37 @@ def _read_csv_slow(
 ) -> pd.DataFrame:
     if text is None:
         try:
-            text = p.read_bytes().decode("utf-8", "replace")
+            text = read_bytes(p).decode("utf-8", "replace")
         except OSError as err:  # pragma: no cover
             raise FormatError(f"cannot read: {err}", path=p) from err
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[list[str]] = []
     lines: list[int] = []
+    try:
+        _check_rows(reader, names, has_header, bad, line_offset, rows, lines)
+    except csv.Error as err:  # a field over 128 KiB, a stray quote
+        raise FormatError(
+            f"not a valid CSV row ({err})", path=p, line=reader.line_num + line_offset
+        ) from err
+    df = pd.DataFrame(rows, columns=names)
+    df["elapsed"] = df["elapsed"].astype("float64")
+    for c in ("bytes", "sentBytes", "allThreads", "Latency", "Connect"):
+        if c in df:
+            df[c] = pd.to_numeric(df[c], errors="coerce")
+    df.attrs["_lines"] = lines
+    return df
+
+
+def _check_rows(
+    reader: Any,
+    names: list[str],
+    has_header: bool,
+    bad: BadLines,
+    line_offset: int,
+    rows: list[list[str]],
+    lines: list[int],
+) -> None:
+    """Keep the readable rows of *reader* (and their lines); report the others to *bad*."""
     for i, row in enumerate(reader):
         lineno = reader.line_num + line_offset
         if i == 0 and has_header:
@@ -537,13 +607,6 @@ def _read_csv_slow(
             continue
         rows.append(row)
         lines.append(lineno)
-    df = pd.DataFrame(rows, columns=names)
-    df["elapsed"] = df["elapsed"].astype("float64")
-    for c in ("bytes", "sentBytes", "allThreads", "Latency", "Connect"):
-        if c in df:
-            df[c] = pd.to_numeric(df[c], errors="coerce")
-    df.attrs["_lines"] = lines
-    return df
 
 
 _XML_ATTR = {
@@ -562,31 +625,49 @@ _XML_ATTR = {
 }
 
 
+def _xml_samples(fh: Any, cols: dict[str, list[Any]]) -> None:
+    """Append the attributes of the top-level samples of the XML JTL *fh* to *cols*."""
+    depth = 0
+    # expat >= 2.4 (bundled with Python 3.11) refuses entity-expansion bombs
+    for event, elem in ET.iterparse(fh, events=("start", "end")):  # noqa: S314
+        if elem.tag not in ("httpSample", "sample"):
+            continue
+        if event == "start":
+            depth += 1
+            continue
+        depth -= 1
+        if depth == 0:  # top-level samples only; nested sub-results are not double counted
+            a = elem.attrib
+            for k, col in _XML_ATTR.items():
+                if k == "rs":
+                    continue
+                value = a.get(k)
+                if k == "rc" and value is None:
+                    value = a.get("rs")  # very old files
+                cols[col].append(value)
+            elem.clear()
+
+
 def _read_xml(p: Path, bad: BadLines) -> pd.DataFrame:
     cols: dict[str, list[Any]] = {v: [] for v in dict.fromkeys(_XML_ATTR.values())}
-    depth = 0
     try:
-        # expat >= 2.4 (bundled with Python 3.11) refuses entity-expansion bombs
-        for event, elem in ET.iterparse(str(p), events=("start", "end")):  # noqa: S314
-            if elem.tag not in ("httpSample", "sample"):
-                continue
-            if event == "start":
-                depth += 1
-                continue
-            depth -= 1
-            if depth == 0:  # top-level samples only; nested sub-results are not double counted
-                a = elem.attrib
-                for k, col in _XML_ATTR.items():
-                    if k == "rs":
-                        continue
-                    value = a.get(k)
-                    if k == "rc" and value is None:
-                        value = a.get("rs")  # very old files
-                    cols[col].append(value)
-                elem.clear()
+        with open_bytes(p, text=False) as fh:  # gzip; the XML declaration names the encoding
+            if head_bytes(p, 4)[:1] == b"<" and not _plain(p):  # gzip, UTF-16/32 or a BOM
+                # expat trusts the declaration over the bytes: transcode, and say UTF-8
+                text = read_bytes(p)
+                text = re.sub(
+                    rb'(<\?xml[^>]*encoding=)["\'][^"\']*["\']', rb'\1"UTF-8"', text, count=1
+                )
+                _xml_samples(io.BytesIO(text), cols)
+            else:
+                _xml_samples(fh, cols)
     except ET.ParseError as err:
         line = err.position[0]
         raise FormatError(f"XML JTL is malformed: {err}", path=p, line=line) from err
+    except (LookupError, ValueError) as err:  # an encoding= Python does not know
+        raise FormatError(
+            f"XML JTL cannot be decoded: {err}", path=p, line=1, expected="a known encoding"
+        ) from err
     n = len(cols["elapsed"])
     df = pd.DataFrame({k: v for k, v in cols.items() if len(v) == n})
     for c in ("elapsed", "bytes", "sentBytes", "allThreads", "Latency", "Connect"):
@@ -599,14 +680,13 @@ def _parse_ts(
     ts: pd.Series, p: Path, fmt: str | None, tz: str, lineno: Any = lambda i: i + 2
 ) -> pd.Series:
     s = ts.astype("string") if not pd.api.types.is_numeric_dtype(ts) else ts
-    if pd.api.types.is_integer_dtype(s):
-        ns = s.to_numpy(dtype="int64") * 1_000_000
-        return pd.Series(pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC"))
+    if pd.api.types.is_integer_dtype(s) and not s.isna().any():
+        return epoch_to_utc(s.to_numpy(dtype="int64"), "ms")  # out of range → NaT, a bad row
     if pd.api.types.is_numeric_dtype(s):
-        return pd.to_datetime(s.astype("int64"), unit="ms", utc=True)
+        return epoch_to_utc(s.to_numpy(dtype="float64"), "ms")
     num = pd.to_numeric(s, errors="coerce")
     if num.notna().all():
-        return pd.to_datetime(num.astype("int64"), unit="ms", utc=True)
+        return epoch_to_utc(num.to_numpy(dtype="float64"), "ms")
     if num.notna().any():
         i = (
             int(np.flatnonzero(num.isna().to_numpy())[0])
@@ -655,12 +735,7 @@ def _to_requests(
         return REQUESTS.empty()
     if "timeStamp" not in df:
         raise FormatError("JTL lacks a timeStamp column", path=p, expected="timeStamp")
-    rt = df["elapsed"].astype("float64")
-    if rt.isna().any():
-        i = int(np.flatnonzero(rt.isna().to_numpy())[0])
-        raise FormatError(
-            "column 'elapsed' is empty", path=p, line=lineno(i), expected="milliseconds"
-        )
+    rt = df["elapsed"].astype("float64")  # empty, NaN or negative: bad rows (drop_bad_requests)
     if df["success"].dtype == bool:
         success = df["success"].to_numpy()
     else:
@@ -695,7 +770,7 @@ def _to_requests(
                 out[dst] = df[src]
                 continue
             col = pd.to_numeric(df[src], errors="coerce")
-            out[dst] = col / scale if scale else col.round().astype("Int64")
+            out[dst] = col / scale if scale else counts(col).to_numpy()
     if "responseMessage" in df:
         rm = df["responseMessage"]
         if isinstance(rm.dtype, pd.CategoricalDtype):
@@ -709,4 +784,5 @@ def _to_requests(
     frame = pd.DataFrame(out, copy=False)
     frame["source"] = const_category("jmeter", len(frame))
     frame["run"] = const_category(run, len(frame))
+    frame = drop_bad_requests(frame, bad, lineno)  # elapsed=-351, NaN, a time past 2262
     return REQUESTS.conform(frame)

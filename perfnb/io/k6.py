@@ -30,10 +30,15 @@ from perfnb.io._common import (
     BadLines,
     OnBadLines,
     ensure_path,
+    guard_reader,
     head_bytes,
+    is_plain,
+    open_bytes,
+    read_bytes,
     register_format,
     run_label,
 )
+from perfnb.io._values import drop_bad_requests, epoch_to_utc
 from perfnb.model.loadtest import REQUESTS, SUMMARY, LoadTest
 
 __all__ = [
@@ -69,14 +74,21 @@ def _sniff_summary(path: Path, head: bytes) -> bool:
 
 
 def _epoch(values: pd.Series) -> pd.Series:
+    """k6 CSV timestamps (Unix seconds in k6 ≥ 0.x, ms/µs/ns in forks, or RFC 3339) as UTC.
+
+    The unit is told from the median, so one edge value (``1e999``, a 40-digit number) cannot change
+    it for every row; values that cannot be a time become NaT and are reported as bad rows.
+    """
     num = pd.to_numeric(values, errors="coerce")
-    if num.notna().all() and len(num):
-        m = float(num.abs().max())
+    if num.notna().any() and len(num):
+        m = float(np.nanmedian(np.abs(num.to_numpy(dtype="float64"))))
         unit: Literal["s", "ms", "us", "ns"] = (
             "s" if m < 1e11 else "ms" if m < 1e14 else "us" if m < 1e17 else "ns"
         )
-        return pd.Series(pd.to_datetime(num.astype("float64"), unit=unit, utc=True))
-    parsed = pd.to_datetime(values.astype("string"), utc=True, format="ISO8601")
+        out = epoch_to_utc(num.to_numpy(dtype="float64"), unit)
+        out.index = values.index
+        return out
+    parsed = pd.to_datetime(values.astype("string"), utc=True, format="ISO8601", errors="coerce")
     return pd.Series(parsed, index=values.index)
 
 
@@ -91,6 +103,8 @@ def _frame(
     tags: dict[str, pd.Series],
     vus: pd.DataFrame,
     run: str,
+    bad: BadLines,
+    lines: Any,
 ) -> pd.DataFrame:
     value = pd.to_numeric(value, errors="coerce").reset_index(drop=True)
     # k6 stamps a sample when the request ends: the start is that time minus the duration
@@ -118,6 +132,11 @@ def _frame(
             "error": None if err is None else _blank_na(err),
         }
     )
+    df = drop_bad_requests(df, bad, np.asarray(lines))
+    vus = vus[vus["timestamp"].notna() & np.isfinite(vus["users"].astype("float64"))]
+    # pandas infers a resolution per parse (seconds for whole-second times): merge in one unit
+    df["timestamp"] = pd.DatetimeIndex(df["timestamp"]).as_unit("ns")
+    vus = vus.assign(timestamp=pd.DatetimeIndex(vus["timestamp"]).as_unit("ns"))
     if len(vus):
         order = np.argsort(df["timestamp"].to_numpy(), kind="stable")
         left = df.iloc[order]
@@ -141,6 +160,7 @@ def _frame(
     sniff=_sniff_csv,
     priority=20,
 )
+@guard_reader
 def read_k6_csv(
     path: str | os.PathLike[str], *, run: str | None = None, on_bad_lines: OnBadLines = "error"
 ) -> LoadTest:
@@ -158,10 +178,15 @@ def read_k6_csv(
     bad = BadLines(on_bad_lines, path=p)
     header = head_bytes(p).lstrip(b"\xef\xbb\xbf").split(b"\n", 1)[0]
     names = header.decode("utf-8", "replace").strip().split(",")
-    df = csv_table(str(p), p, bad, names, has_header=True)
-    out = csv_frame(df, p, label)
+    if is_plain(p):  # pyarrow reads the file itself
+        df = csv_table(str(p), p, bad, names, has_header=True)
+    else:  # gzip, UTF-16 or a BOM: through the decoding stream
+        with open_bytes(p) as fh:
+            df = csv_table(fh, p, bad, names, has_header=True)
+    out = csv_frame(df, p, label, bad)
     bad.finish(out)
     lt = LoadTest(out, "k6", label, str(p))
+    bad.to_meta(lt.meta)
     if len(df) and len(out):
         # whole-second stamps: the last end and the first start are both truncated (± 1 s)
         lt.meta["run_duration_s"] = _duration(out, _epoch(df["timestamp"].iloc[-1:]).iloc[0])
@@ -195,7 +220,10 @@ def csv_table(
     try:
         table = pacsv.read_csv(
             source,
-            read_options=pacsv.ReadOptions(column_names=None if has_header else names),
+            read_options=pacsv.ReadOptions(
+                column_names=None if has_header else names,
+                use_threads=ragged.handler is None,  # skipped rows get their line numbers
+            ),
             parse_options=pacsv.ParseOptions(invalid_row_handler=ragged.handler),
             convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True),
         )
@@ -210,11 +238,20 @@ def csv_table(
     ragged.report(line_offset=line_offset)  # pyarrow numbers the source's lines from 1
     if "metric_name" not in df or "metric_value" not in df:
         raise FormatError("k6 CSV lacks metric_name/metric_value", path=p, line=1)
+    # the index holds each row's line (blank lines aside): after the header, minus the ragged rows
+    first = line_offset + (2 if has_header else 1)
+    skipped = {n + line_offset for n in ragged.rows if n >= 0}
+    lines = [n for n in range(first, first + len(df) + len(skipped)) if n not in skipped]
+    df.index = pd.Index(lines[: len(df)], dtype="int64")
     return cast("pd.DataFrame", df)
 
 
-def csv_frame(df: pd.DataFrame, p: Path, run: str) -> pd.DataFrame:
-    """The ``loadtest_requests`` frame of k6 CSV rows (``http_req_duration``; users from ``vus``)."""
+def csv_frame(df: pd.DataFrame, p: Path, run: str, bad: BadLines | None = None) -> pd.DataFrame:
+    """The ``loadtest_requests`` frame of k6 CSV rows (``http_req_duration``; users from ``vus``).
+
+    Rows with an unusable time or a NaN/negative duration go to *bad* with their line (the index).
+    """
+    bad = bad if bad is not None else BadLines("error", path=p)
     ts = _epoch(df["timestamp"])
     vmask = df["metric_name"] == "vus"
     vus = pd.DataFrame(
@@ -223,7 +260,7 @@ def csv_frame(df: pd.DataFrame, p: Path, run: str) -> pd.DataFrame:
     m = df["metric_name"] == "http_req_duration"
     d = df[m]
     tags = {c: d[c] for c in d.columns if c not in ("metric_name", "timestamp", "metric_value")}
-    return _frame(ts[m], d["metric_value"], tags, vus, run)
+    return _frame(ts[m], d["metric_value"], tags, vus, run, bad, d.index.to_numpy())
 
 
 @register_format(
@@ -233,6 +270,7 @@ def csv_frame(df: pd.DataFrame, p: Path, run: str) -> pd.DataFrame:
     sniff=_sniff_json,
     priority=20,
 )
+@guard_reader
 def read_k6_json(
     path: str | os.PathLike[str], *, run: str | None = None, on_bad_lines: OnBadLines = "error"
 ) -> LoadTest:
@@ -246,19 +284,16 @@ def read_k6_json(
     p = ensure_path(path)
     label = run_label(p, run)
     bad = BadLines(on_bad_lines, path=p)
-    try:
-        fh = p.open("rb")
-    except OSError as err:  # pragma: no cover
-        raise FormatError(f"cannot read: {err}", path=p) from err
-    with fh:
+    with open_bytes(p) as fh:
         points = parse_ndjson(enumerate(fh, 1), bad)
     if not points.times and bad.count == 0 and not points.vus_times:
         head = head_bytes(p)
         if not head.strip():
             raise EmptyInputError("file is empty", path=p, expected="k6 NDJSON")
-    out = points.frame(p, label)
+    out = points.frame(p, label, bad)
     bad.finish(out)
     lt = LoadTest(out, "k6", label, str(p))
+    bad.to_meta(lt.meta)
     points.merge_meta(lt.meta)
     end = points.last_time_ns()
     if end is not None and len(out):
@@ -275,6 +310,7 @@ class NdjsonPoints:
         self.tags: list[dict[str, Any]] = []
         self.vus_times: list[str] = []
         self.vus: list[float] = []
+        self.lines: list[int] = []
         self.last_time: str | None = None  # time of the last Point of any metric
         self.checks: dict[tuple[str, str], list[int]] = {}  # (group, name) -> [passes, fails]
         self.threshold_sources: dict[str, list[str]] = {}  # metric -> threshold expressions
@@ -298,16 +334,13 @@ class NdjsonPoints:
         except (ValueError, TypeError):
             return None
 
-    def frame(self, p: Path, run: str) -> pd.DataFrame:
-        """The ``loadtest_requests`` frame of these points."""
+    def frame(self, p: Path, run: str, bad: BadLines | None = None) -> pd.DataFrame:
+        """The ``loadtest_requests`` frame of these points (bad times/durations go to *bad*)."""
+        bad = bad if bad is not None else BadLines("error", path=p)
         tags = pd.DataFrame(self.tags)
-        try:
-            ts = pd.Series(pd.to_datetime(self.times, utc=True, format="ISO8601"))
-            vts = pd.to_datetime(self.vus_times, utc=True, format="ISO8601")
-        except (ValueError, TypeError) as err:
-            raise FormatError(
-                f"a Point time is not RFC 3339: {err}", path=p, key="data.time"
-            ) from err
+        # a time that is not RFC 3339 (or past 2262) is NaT, reported with its line by _frame
+        ts = pd.Series(pd.to_datetime(self.times, utc=True, format="ISO8601", errors="coerce"))
+        vts = pd.to_datetime(self.vus_times, utc=True, format="ISO8601", errors="coerce")
         vus = pd.DataFrame({"timestamp": vts, "users": self.vus})
         return _frame(
             ts,
@@ -315,6 +348,8 @@ class NdjsonPoints:
             {c: tags[c] for c in tags.columns},
             vus,
             run,
+            bad,
+            self.lines,
         )
 
 
@@ -340,9 +375,12 @@ def parse_ndjson(lines: Iterable[tuple[int, bytes]], bad: BadLines) -> NdjsonPoi
             if isinstance(data, dict) and "time" in data:
                 out.last_time = str(data["time"])
             if name == "http_req_duration":
-                out.times.append(str(data["time"]))
-                out.values.append(float(data["value"]))
+                value = float(data["value"])
+                time = str(data["time"])
+                out.times.append(time)
+                out.values.append(value)
                 out.tags.append(dict(data.get("tags") or {}))
+                out.lines.append(lineno)
             elif name == "vus":
                 out.vus_times.append(str(data["time"]))
                 out.vus.append(float(data["value"]))
@@ -367,6 +405,15 @@ _TREND_KEYS = {
 }
 
 
+def _count(value: Any, p: Path, key: str) -> int:
+    """A request count of the summary: a whole number ≥ 0 (not NaN, ``1e999`` or 40 digits)."""
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 2**63:
+        raise FormatError("{found} is not a count", path=p, key=key, found=value, expected="≥ 0")
+    return int(value)
+
+
 @register_format(
     "k6_summary",
     description="k6 --summary-export / handleSummary JSON",
@@ -374,6 +421,7 @@ _TREND_KEYS = {
     sniff=_sniff_summary,
     priority=25,
 )
+@guard_reader
 def read_k6_summary(path: str | os.PathLike[str], *, run: str | None = None) -> LoadTest:
     """Read a k6 summary export; ``summary()`` returns its numbers (``estimate="tool"``).
 
@@ -389,7 +437,7 @@ def read_k6_summary(path: str | os.PathLike[str], *, run: str | None = None) -> 
     p = ensure_path(path)
     label = run_label(p, run)
     try:
-        doc = json.loads(p.read_bytes())
+        doc = json.loads(read_bytes(p))
     except (ValueError, UnicodeDecodeError) as err:
         line = getattr(err, "lineno", None)
         raise FormatError(f"k6 summary is not valid JSON: {err}", path=p, line=line) from err
@@ -411,8 +459,10 @@ def read_k6_summary(path: str | os.PathLike[str], *, run: str | None = None) -> 
         )
     reqs = vals("http_reqs")
     failed = vals("http_req_failed")
-    n = int(reqs.get("count", dur.get("count", 0)) or 0)
-    fails = int(failed.get("passes", failed.get("matches", 0)) or 0)
+    n = _count(reqs.get("count", dur.get("count", 0)), p, "metrics.http_reqs.count")
+    fails = _count(
+        failed.get("passes", failed.get("matches", 0)), p, "metrics.http_req_failed.passes"
+    )
     row: dict[str, Any] = {
         "label": "Total",
         "requests": n,
@@ -422,6 +472,8 @@ def read_k6_summary(path: str | os.PathLike[str], *, run: str | None = None) -> 
     try:
         for k, col in _TREND_KEYS.items():
             row[col] = float(dur[k]) / 1000.0 if k in dur else np.nan
+            if not row[col] >= 0 and k in dur:  # NaN, -inf or a negative duration
+                raise ValueError(f"{k} is {dur[k]!r}")
         row["throughput_per_s"] = float(reqs.get("rate", np.nan))
     except (TypeError, ValueError) as err:
         raise FormatError(
@@ -482,6 +534,7 @@ def _summary_checks(group: Any, out: list[dict[str, Any]] | None = None) -> list
     return out
 
 
+@guard_reader
 def read_k6(path: str | os.PathLike[str], **kwargs: Any) -> LoadTest:
     """Read any k6 output (CSV, NDJSON or summary export), by content."""
     p = ensure_path(path)

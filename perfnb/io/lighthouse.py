@@ -30,7 +30,10 @@ import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError, InputError
 from perfnb.io._common import (
+    JSON_ERRORS,
     expand_paths,
+    guard_reader,
+    json_problem,
     read_text,
     register_format,
     register_kind,
@@ -169,11 +172,11 @@ def _one(path: Path, run: str) -> tuple[dict[str, Any], list[dict[str, Any]], li
     text = read_text(path)
     try:
         lhr = json.loads(text)
-    except json.JSONDecodeError as err:
+    except JSON_ERRORS as err:
         raise FormatError(
-            f"invalid JSON: {err.msg}",
+            f"invalid JSON: {json_problem(err)[0]}",
             path=path,
-            line=err.lineno,
+            line=json_problem(err)[1],
             expected="a Lighthouse JSON report",
         ) from err
     if isinstance(lhr, Mapping) and "lhr" in lhr and isinstance(lhr["lhr"], Mapping):
@@ -341,6 +344,7 @@ def _audit_row(run: str, audit_id: str, audit: Mapping[str, Any]) -> dict[str, A
     sniff=lambda path, head: _looks_like_lhr(head),
     priority=20,
 )
+@guard_reader
 def read_lighthouse(
     path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     *,

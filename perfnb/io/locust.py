@@ -12,7 +12,6 @@ the regex ``^\\d+(\\.\\d+)?%$``; ``N/A`` marks no data; history percentiles are 
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import warnings
@@ -22,8 +21,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from perfnb.errors import EmptyInputError, FormatError, InputError, PerfnbWarning
-from perfnb.io._common import BadLines, OnBadLines, head_bytes, register_format, run_label
+from perfnb.errors import FormatError, InputError, PerfnbWarning
+from perfnb.io._common import (
+    BadLines,
+    OnBadLines,
+    ensure_path,
+    guard_reader,
+    head_bytes,
+    read_bytes,
+    register_format,
+    run_label,
+)
+from perfnb.io._values import counts, csv_rows, drop_bad_requests, epoch_to_utc
 from perfnb.io.locust_json import errors_from_stats, read_locust_json
 from perfnb.model.loadtest import INTERVALS, REQUESTS, SUMMARY, LoadTest
 
@@ -56,26 +65,30 @@ def locust_files(path: str | os.PathLike[str]) -> dict[str, Path]:
     p = Path(path)
     prefix: Path | None = None
     if p.is_dir():
-        stats = sorted(p.glob("*_stats.csv"))
+        stats = sorted([*p.glob("*_stats.csv"), *p.glob("*_stats.csv.gz")])
         if stats:
-            prefix = stats[0].with_name(stats[0].name[: -len("_stats.csv")])
+            prefix = stats[0].with_name(stats[0].name.removesuffix(".gz")[: -len("_stats.csv")])
         else:
-            hist = sorted(p.glob("*_stats_history.csv"))
+            hist = sorted([*p.glob("*_stats_history.csv"), *p.glob("*_stats_history.csv.gz")])
             if hist:
-                prefix = hist[0].with_name(hist[0].name[: -len("_stats_history.csv")])
+                name = hist[0].name.removesuffix(".gz")
+                prefix = hist[0].with_name(name[: -len("_stats_history.csv")])
     else:
+        name = p.name.removesuffix(".gz")  # a rotated, compressed copy
         for suffix in sorted(_SUFFIXES.values(), key=len, reverse=True):
-            if p.name.endswith(suffix):
-                prefix = p.with_name(p.name[: -len(suffix)])
+            if name.endswith(suffix):
+                prefix = p.with_name(name[: -len(suffix)])
                 break
         else:
             prefix = p
     found: dict[str, Path] = {}
     if prefix is not None:
         for kind, suffix in _SUFFIXES.items():
-            f = prefix.with_name(prefix.name + suffix)
-            if f.is_file():
-                found[kind] = f
+            for ext in ("", ".gz"):
+                f = prefix.with_name(prefix.name + suffix + ext)
+                if f.is_file():
+                    found[kind] = f
+                    break
     if prefix is not None and found and prefix.parent.is_dir():
         log = _own_request_log(prefix)
         if log is not None:
@@ -134,9 +147,7 @@ def stray_files(files: dict[str, Path]) -> list[Path]:
 
 
 def _text(path: Path, encoding: str | None) -> str:
-    data = path.read_bytes()
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
+    data = read_bytes(path, text=encoding is None)  # gzip, BOM, UTF-16 → UTF-8
     for enc in [encoding] if encoding else ["utf-8", "gb18030", "cp1252"]:
         try:
             text = data.decode(enc)
@@ -149,42 +160,31 @@ def _text(path: Path, encoding: str | None) -> str:
 
 
 def _csv(path: Path, encoding: str | None, bad: BadLines) -> pd.DataFrame:
-    text = _text(path, encoding)
-    lines: list[int] = []
-
-    def on_bad(row: list[str]) -> None:
-        bad.add(None, f"ragged row with {len(row)} fields", found=",".join(row)[:80])
-        return None
-
-    try:
-        df = pd.read_csv(
-            io.StringIO(text),
-            dtype=str,
-            keep_default_na=False,
-            engine="python",
-            on_bad_lines=on_bad if bad.mode != "error" else "error",
-        )
-    except pd.errors.EmptyDataError as err:
-        raise EmptyInputError("file is empty", path=path, expected="a Locust CSV") from err
-    except pd.errors.ParserError as err:
-        m = re.search(r"line (\d+)", str(err))
-        raise FormatError(
-            "ragged row", path=path, line=int(m.group(1)) if m else None, found=str(err)[:120]
-        ) from err
-    del lines
-    return df
+    """The rows of a Locust CSV as text columns indexed by line (ragged rows are bad rows)."""
+    return csv_rows(_text(path, encoding), path, bad, what="a Locust CSV")
 
 
 def _num(df: pd.DataFrame, col: str, path: Path) -> pd.Series:
+    """Column *col* as float64 (``N/A`` and empty are NaN); text, ±inf or a negative value raise.
+
+    Locust's numbers are counts, times and rates: none can be infinite, negative or above 10¹⁵, so
+    ``1e999`` or ``-351`` is a :class:`FormatError` on its line (the frame's index holds the line numbers).
+    """
     s = df[col].replace({"N/A": np.nan, "": np.nan})
-    out = pd.to_numeric(s, errors="coerce")
-    badmask = out.isna() & s.notna()
+    out = pd.to_numeric(s, errors="coerce").astype("float64")
+    badmask = (out.isna() & s.notna()) | ~(out.abs() < 1e15) & out.notna() | (out < 0)
     if badmask.any():
         i = int(np.flatnonzero(badmask.to_numpy())[0])
+        what = "not a number" if pd.isna(out.iloc[i]) else "out of range"
         raise FormatError(
-            f"column {col!r} is not a number", path=path, line=i + 2, key=col, found=s.iloc[i]
+            f"column {col!r} is {what}",
+            expected="a finite number ≥ 0",
+            path=path,
+            line=int(df.index[i]),
+            key=col,
+            found=s.iloc[i],
         )
-    return out.astype("float64")
+    return out
 
 
 def _pct_cols(columns: list[str]) -> dict[float, str]:
@@ -283,7 +283,17 @@ def _history(path: Path, run: str, encoding: str | None, bad: BadLines) -> pd.Da
     """
     df = _csv(path, encoding, bad)
     try:
-        ts = pd.to_datetime(_num(df, "Timestamp", path), unit="s", utc=True)
+        ts = epoch_to_utc(_num(df, "Timestamp", path), "s")
+        if ts.isna().any():
+            i = int(np.flatnonzero(ts.isna().to_numpy())[0])
+            raise FormatError(
+                "column 'Timestamp' is out of range",
+                path=path,
+                line=int(df.index[i]),
+                found=df["Timestamp"].iloc[i],
+                expected="Unix seconds between 1970 and 2262",
+            )
+        ts.index = df.index
         name = df["Name"].where(df["Name"] != "Aggregated", "Total")
         full = bool((name != "Total").any())
         pcts = _pct_cols([c for c in df.columns if not c.startswith("Total")])
@@ -400,6 +410,7 @@ def _sniff_stats(path: Path, head: bytes) -> bool:
     sniff=_sniff_stats,
     priority=20,
 )
+@guard_reader
 def read_locust(
     path: str | os.PathLike[str],
     *,
@@ -474,8 +485,8 @@ def read_locust(
             stacklevel=2,
         )
         lt.meta["ignored_files"] = [str(f) for f in strays]
-    if stats is not None:
-        bad.finish(stats)
+    bad.finish(stats if stats is not None else history)
+    bad.to_meta(lt.meta)
     return lt
 
 
@@ -490,6 +501,7 @@ def _sniff_requests(path: Path, head: bytes) -> bool:
     sniff=_sniff_requests,
     priority=20,
 )
+@guard_reader
 def read_locust_requests(
     path: str | os.PathLike[str], *, run: str | None = None, on_bad_lines: OnBadLines = "error"
 ) -> LoadTest:
@@ -500,9 +512,7 @@ def read_locust_requests(
     FormatError
         On rows with a non-numeric timestamp or response time (``on_bad_lines``).
     """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("no such file", path=p)
+    p = ensure_path(path)
     label = run_label(p, run)
     bad = BadLines(on_bad_lines, path=p)
     df = _csv(p, None, bad)
@@ -515,7 +525,7 @@ def read_locust_requests(
     badm = t.isna() | rt.isna() | short
     for i in np.flatnonzero(badm.to_numpy()):
         bad.add(
-            int(i) + 2,
+            int(df.index[int(i)]),
             "row has fewer fields than the header (cut short?)"
             if short[i]
             else "timestamp/response_time_ms is not a number",
@@ -524,9 +534,10 @@ def read_locust_requests(
     df = df[~badm.to_numpy()]
     t, rt = t[~badm], rt[~badm]
     exc = df["exception"].astype("string")
+    lines = df.index.to_numpy()
     out = pd.DataFrame(
         {
-            "timestamp": pd.to_datetime(t, unit="s", utc=True),
+            "timestamp": epoch_to_utc(t, "s").to_numpy(),
             "label": df["name"],
             "response_time_s": rt / 1000.0,
             "success": (exc == "").to_numpy(dtype=bool),
@@ -540,10 +551,13 @@ def read_locust_requests(
             "run": label,
         }
     )
-    out["bytes"] = out["bytes"].round().astype("Int64")
+    out = drop_bad_requests(out.reset_index(drop=True), bad, lines)
+    out["bytes"] = counts(out["bytes"]).to_numpy()
     res = REQUESTS.conform(out)
     bad.finish(res)
-    return LoadTest(res, "locust", label, str(p))
+    lt = LoadTest(res, "locust", label, str(p))
+    bad.to_meta(lt.meta)
+    return lt
 
 
 @register_format(
@@ -554,5 +568,6 @@ def read_locust_requests(
     directory=True,
     priority=20,
 )
+@guard_reader
 def _read_locust_dir(path: str | os.PathLike[str], **kwargs: Any) -> LoadTest:
     return read_locust(path, **kwargs)

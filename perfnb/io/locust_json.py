@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from perfnb.errors import FormatError, InputError
-from perfnb.io._common import register_format, run_label
+from perfnb.errors import FormatError
+from perfnb.io._common import ensure_path, guard_reader, read_bytes, register_format, run_label
 from perfnb.model.loadtest import SUMMARY, LoadTest
 
 __all__ = ["errors_from_stats", "read_locust_json"]
@@ -33,6 +33,7 @@ def _sniff_json(path: Path, head: bytes) -> bool:
     sniff=_sniff_json,
     priority=20,
 )
+@guard_reader
 def read_locust_json(path: str | os.PathLike[str], *, run: str | None = None) -> LoadTest:
     """Read Locust's ``--json`` stdout (per-entry stats with bucketed response-time histograms).
 
@@ -44,12 +45,10 @@ def read_locust_json(path: str | os.PathLike[str], *, run: str | None = None) ->
     FormatError
         On invalid JSON or entries lacking ``num_requests``/``response_times``.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise InputError("no such file", path=p)
+    p = ensure_path(path)
     label = run_label(p, run)
     try:
-        doc = json.loads(p.read_bytes())
+        doc = json.loads(read_bytes(p))
     except (ValueError, UnicodeDecodeError) as err:
         raise FormatError(
             f"not valid JSON: {err}", path=p, line=getattr(err, "lineno", None)

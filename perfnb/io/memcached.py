@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError
-from perfnb.io._common import ensure_path, read_text, register_format, run_label
+from perfnb.io._common import ensure_path, guard_reader, read_text, register_format, run_label
 from perfnb.io.redis import CACHE_FIELDS, CACHE_SNAPSHOTS, CacheStats, _counts_as_int64, _number
 
 __all__ = ["parse_memcached_stats", "read_memcached_stats"]
@@ -125,6 +125,7 @@ def parse_memcached_stats(
     sniff=lambda path, head: head.lstrip().startswith(b"STAT ") and b"get_hits" in head,
     priority=30,
 )
+@guard_reader
 def read_memcached_stats(
     path: str | os.PathLike[str], *, run: str | None = None, require_end: bool = True
 ) -> CacheStats:

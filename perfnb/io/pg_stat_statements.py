@@ -13,18 +13,29 @@ from whichever block read time exists. Values are converted from ms to seconds.
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError
-from perfnb.io._common import ensure_path, read_text, register_format, run_label
+from perfnb.io._common import (
+    BadLines,
+    OnBadLines,
+    ensure_path,
+    guard_reader,
+    read_text,
+    register_format,
+    run_label,
+)
+from perfnb.io._values import bad_numbers, csv_rows, drop_rows
 from perfnb.model.statements import StatementStats, TableUsage
 
 __all__ = ["StatementStats", "TableUsage", "normalize_statements", "read_pg_stat_statements"]
 
+_NUMERIC = frozenset({"calls", "rows", "plans", "temp_blks_written", "temp_blks_read",
+                      "local_blks_hit", "local_blks_read", "wal_records", "wal_bytes"})  # fmt: skip
 _OUT = ["queryid", "query", "calls", "rows", "total_time_s", "mean_time_s", "exec_time_s",
         "plan_time_s", "shared_blks_hit", "shared_blks_read", "temp_blks_written", "read_time_s",
         "time_ratio"]  # fmt: skip
@@ -96,10 +107,19 @@ def _sniff(path: Path, head: bytes) -> bool:
     sniff=_sniff,
     priority=20,
 )
+@guard_reader
 def read_pg_stat_statements(
-    path: str | os.PathLike[str], *, run: str | None = None, encoding: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    run: str | None = None,
+    encoding: str | None = None,
+    on_bad_lines: OnBadLines = "error",
 ) -> StatementStats:
     """Read a CSV export of pg_stat_statements (any version's columns).
+
+    A row with the wrong number of fields, or a count/time column holding text, ±inf or a negative
+    number, is a bad row (``on_bad_lines="error"`` raises with its line; ``"warn"``/``"skip"`` drop it
+    and count it in ``frame.attrs["perfnb"]["skipped_rows"]``).
 
     Raises
     ------
@@ -116,11 +136,20 @@ def read_pg_stat_statements(
     """
     p = ensure_path(path)
     text = read_text(p, encoding=encoding)
-    try:
-        raw = pd.read_csv(io.StringIO(text), dtype={"queryid": "string", "query": "string"})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
-        raise FormatError(f"not a readable CSV: {err}", path=p) from err
+    bad = BadLines(on_bad_lines, path=p)
+    raw = csv_rows(text, p, bad, what="a pg_stat_statements CSV export")
+    # every numeric column is a count or a time: garbage, ±inf or negative is a bad row, never NaN
+    mask = np.zeros(len(raw), dtype=bool)
+    for col in raw.columns:
+        if col in _NUMERIC or str(col).endswith(("_time", "_blks_hit", "_blks_read")):
+            mask |= bad_numbers(raw, col, bad)
+    raw = drop_rows(raw, mask)
     if raw.empty:
         raise EmptyInputError("no statement rows", path=p, expected="pg_stat_statements rows")
+    raw = raw.replace({"": np.nan}).reset_index(drop=True)
     frame = normalize_statements(raw, path=p)
-    return StatementStats(frame, run=run_label(p, run), columns_found=[str(c) for c in raw.columns])
+    stats = StatementStats(
+        frame, run=run_label(p, run), columns_found=[str(c) for c in raw.columns]
+    )
+    bad.finish(frame)
+    return stats

@@ -30,11 +30,15 @@ import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError
 from perfnb.io._common import (
+    JSON_ERRORS,
     BadLines,
     OnBadLines,
-    decode_text,
     ensure_path,
+    guard_reader,
+    json_problem,
     perfnb_attrs,
+    read_bytes,
+    read_text,
     register_format,
     run_label,
 )
@@ -372,6 +376,7 @@ def _sniff_api(path: Path, head: bytes) -> bool:
     sniff=_sniff_api,
     priority=20,
 )
+@guard_reader
 def read_prometheus(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
     """Read a saved Prometheus ``/api/v1/query`` or ``/api/v1/query_range`` JSON response.
 
@@ -388,7 +393,7 @@ def read_prometheus(path: str | os.PathLike[str], *, run: str | None = None) -> 
         :data:`METRIC_SAMPLES`.
     """
     p = ensure_path(path)
-    raw = p.read_bytes()
+    raw = read_bytes(p)
     if not raw.strip():
         raise EmptyInputError("empty file", path=p, expected="a Prometheus API JSON body")
     fast = _fast_matrix(raw, source="prometheus", run=run_label(p, run))
@@ -396,10 +401,10 @@ def read_prometheus(path: str | os.PathLike[str], *, run: str | None = None) -> 
         return fast
     try:
         doc = _loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        line = getattr(err, "lineno", None)
+    except JSON_ERRORS as err:  # UnicodeDecodeError is a ValueError
+        what, line = json_problem(err)
         raise FormatError(
-            f"not valid JSON: {getattr(err, 'msg', err)}",
+            f"not valid JSON: {what}",
             path=p,
             line=line,
             expected="a Prometheus API body",
@@ -565,6 +570,7 @@ def _sniff_expo(path: Path, head: bytes) -> bool:
     sniff=_sniff_expo,
     priority=30,
 )
+@guard_reader
 def read_exposition(
     path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     *,
@@ -596,7 +602,7 @@ def read_exposition(
     skipped: BadLines | None = None
     for one in paths:
         p = ensure_path(one)
-        text = decode_text(p.read_bytes(), p)
+        text = read_text(p)
         if not text.strip():
             raise EmptyInputError("empty scrape", path=p, expected="Prometheus text exposition")
         bad = BadLines(on_bad_lines, path=p)

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError
-from perfnb.io._common import ensure_path, read_text, register_format, run_label
+from perfnb.io._common import ensure_path, guard_reader, read_text, register_format, run_label
 from perfnb.model.cache import CACHE_FIELDS, CACHE_SNAPSHOTS, CacheStats
 
 __all__ = [
@@ -202,6 +202,7 @@ def _counts_as_int64(df: pd.DataFrame) -> None:
     sniff=lambda path, head: _looks_like_redis(head),
     priority=30,
 )
+@guard_reader
 def read_redis_info(path: str | os.PathLike[str], *, run: str | None = None) -> CacheStats:
     """Read Redis ``INFO`` output saved to a file (``redis-cli INFO everything > info.txt``).
 

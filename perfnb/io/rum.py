@@ -24,9 +24,12 @@ import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError
 from perfnb.io._common import (
+    JSON_ERRORS,
     BadLines,
     OnBadLines,
     ensure_path,
+    guard_reader,
+    json_problem,
     read_text,
     register_format,
     run_label,
@@ -116,6 +119,7 @@ def _sniff(head: bytes) -> bool:
     sniff=lambda path, head: _sniff(head),
     priority=40,
 )
+@guard_reader
 def read_rum(
     path: str | os.PathLike[str],
     *,
@@ -165,8 +169,10 @@ def read_rum(
                 continue
             try:
                 obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                bad.add(i, f"invalid JSON: {err.msg}", expected="one JSON object per line")
+            except JSON_ERRORS as err:
+                bad.add(
+                    i, f"invalid JSON: {json_problem(err)[0]}", expected="one JSON object per line"
+                )
                 continue
             if not isinstance(obj, Mapping):
                 bad.add(i, "line is not a JSON object", found=obj)

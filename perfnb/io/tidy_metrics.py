@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -20,13 +20,19 @@ import pandas as pd
 from perfnb.errors import EmptyInputError, FormatError
 from perfnb.io._common import (
     FORMATS,
+    BadLines,
+    OnBadLines,
     ensure_path,
     expand_paths_detailed,
+    guard_reader,
+    head_bytes,
+    read_text,
     register_format,
     register_kind,
     run_label,
     sniff,
 )
+from perfnb.io._values import csv_rows, epoch_to_utc
 from perfnb.io.prometheus import METRIC_SAMPLES, Metrics, concat_samples, label_column
 
 __all__ = ["read_metrics", "read_tidy_metrics"]
@@ -55,57 +61,62 @@ def _sniff_tidy(path: Path, head: bytes) -> bool:
     sniff=_sniff_tidy,
     priority=40,
 )
-def read_tidy_metrics(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
-    """Read a tidy CSV/Parquet table of metric samples into METRIC_SAMPLES (other columns become labels)."""
+@guard_reader
+def read_tidy_metrics(
+    path: str | os.PathLike[str], *, run: str | None = None, on_bad_lines: OnBadLines = "error"
+) -> pd.DataFrame:
+    """Read a tidy CSV/Parquet table of metric samples into METRIC_SAMPLES (other columns become labels).
+
+    A row whose timestamp, metric or value cannot be read (or with the wrong number of fields) is a
+    bad row: ``on_bad_lines="error"`` raises with its line, ``"warn"``/``"skip"`` drop and count it
+    in ``df.attrs["perfnb"]["skipped_rows"]``.
+    """
     p = ensure_path(path)
-    try:
-        if p.read_bytes()[:4] == b"PAR1":
+    bad = BadLines(on_bad_lines, path=p)
+    if head_bytes(p, 4) == b"PAR1":
+        try:
             df = pd.read_parquet(p)
-        else:
-            df = pd.read_csv(p, dtype={"metric": "string"}, keep_default_na=False, na_values=[""])
-    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise FormatError(f"cannot read table: {err}", path=p, expected="CSV or Parquet") from err
+        except (ValueError, OSError) as err:
+            raise FormatError(f"cannot read table: {err}", path=p, expected="Parquet") from err
+        df.index = pd.RangeIndex(1, len(df) + 1)  # Parquet has rows, not lines: the row number
+    else:
+        df = csv_rows(read_text(p), p, bad, what="a tidy metrics CSV")
     df.columns = [str(c).strip().lower() for c in df.columns]
     missing = [c for c in _NEEDED if c not in df.columns]
     if missing:
         raise FormatError(
             f"missing column(s) {missing}", path=p, line=1, expected="timestamp, metric, value"
         )
-    if df.empty:
-        raise EmptyInputError("no rows", path=p)
-    ts = df["timestamp"]
-    try:
-        if pd.api.types.is_numeric_dtype(ts):
-            arr = ts.to_numpy(dtype="float64")
-            unit = "ms" if np.nanmax(arr) > 1e11 else "s"
-            df["timestamp"] = pd.to_datetime(
-                np.round(arr * (1 if unit == "ms" else 1000)).astype("int64"), unit="ms", utc=True
+    # a row is bad when its time does not parse, its metric is empty or its value is garbage:
+    # never a NaN sample that nobody asked for
+    ts = _timestamps(df["timestamp"])
+    metric = df["metric"].astype("string")
+    value_text = df["value"].astype("string").str.strip()
+    vals = pd.to_numeric(value_text.replace({"+Inf": "inf", "NaN": "nan"}), errors="coerce")
+    vals_ok = vals.notna() | value_text.str.lower().isin(["nan"]).fillna(False)
+    rows_bad = np.zeros(len(df), dtype=bool)
+    checks = (
+        (ts.isna().to_numpy(), "timestamp", "a time (epoch s/ms or ISO 8601)"),
+        ((metric.isna() | (metric.str.strip() == "")).to_numpy(dtype=bool), "metric", "a name"),
+        (~vals_ok.to_numpy(dtype=bool), "value", "a number (NaN and ±Inf allowed)"),
+    )
+    for mask, col, expected in checks:
+        for i in np.flatnonzero(mask & ~rows_bad):
+            bad.add(
+                int(df.index[int(i)]),
+                f"{col} is not readable",
+                found=df[col].iloc[int(i)],
+                expected=expected,
             )
-        elif not isinstance(ts.dtype, pd.DatetimeTZDtype):
-            df["timestamp"] = pd.to_datetime(ts, utc=True, format="mixed")
-    except (ValueError, TypeError) as err:
-        raise FormatError(
-            f"timestamp column cannot be parsed: {err}", path=p, key="timestamp"
-        ) from err
-    vals = pd.to_numeric(
-        df["value"].astype("string").str.strip().replace({"+Inf": "inf", "NaN": "nan"}),
-        errors="coerce",
-    )
-    bad = (
-        vals.isna()
-        & df["value"].notna()
-        & ~df["value"].astype("string").str.lower().isin(["nan", ""])
-    )
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise FormatError(
-            "value is not a number",
-            path=p,
-            line=i + 2,
-            found=df["value"].iloc[i],
-            expected="a number",
-        )
-    df["value"] = vals.astype("float64")
+        rows_bad |= mask
+    good = ~rows_bad
+    df, ts, vals = df[good], ts[good], vals[good]
+    if df.empty:
+        raise EmptyInputError("no readable rows", path=p)
+    df = df.reset_index(drop=True)
+    df["timestamp"] = ts.to_numpy()
+    df["metric"] = df["metric"].astype("string")
+    df["value"] = vals.to_numpy(dtype="float64")
     numeric = ("lower", "upper", "boundary_rule")
     for c in numeric:
         if c in df.columns:
@@ -119,10 +130,28 @@ def read_tidy_metrics(path: str | os.PathLike[str], *, run: str | None = None) -
         df["source"] = "tidy"
     if "run" not in df.columns:
         df["run"] = run_label(p, run)
-    return METRIC_SAMPLES.conform(df)
+    out = METRIC_SAMPLES.conform(df)
+    bad.finish(out)
+    return out
+
+
+def _timestamps(ts: pd.Series) -> pd.Series:
+    """Epoch seconds or milliseconds (told by the median), or date strings, as UTC; unreadable → NaT."""
+    if isinstance(ts.dtype, pd.DatetimeTZDtype):
+        return ts.reset_index(drop=True)
+    num = pd.to_numeric(ts, errors="coerce")
+    if len(ts) and num.notna().all():
+        arr = num.to_numpy(dtype="float64")
+        unit: Literal["s", "ms"] = "ms" if np.nanmedian(np.abs(arr)) > 1e11 else "s"
+        return epoch_to_utc(arr, unit)
+    if pd.api.types.is_datetime64_any_dtype(ts):
+        return pd.Series(pd.to_datetime(ts, utc=True)).reset_index(drop=True)
+    parsed = pd.to_datetime(ts.astype("string"), utc=True, format="mixed", errors="coerce")
+    return pd.Series(parsed).reset_index(drop=True)
 
 
 @register_kind("metrics", single=True)
+@guard_reader
 def read_metrics(
     path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     *,

@@ -32,7 +32,16 @@ from typing import Any
 from perfnb.analysis.aggregate import LoadAggregate, RequestArrays
 from perfnb.engine import DEFAULT_CHUNK_BYTES, Partition, byte_ranges, check_engine, map_partitions
 from perfnb.errors import FormatError, InputError
-from perfnb.io._common import SCANNERS, BadLines, OnBadLines, head_bytes, run_label, sniff
+from perfnb.io._common import (
+    SCANNERS,
+    BadLines,
+    OnBadLines,
+    guard_reader,
+    head_bytes,
+    is_plain,
+    run_label,
+    sniff,
+)
 from perfnb.io.loadtests import loadtest_files
 from perfnb.model.loadtest import LoadTest
 
@@ -58,9 +67,11 @@ class _Options:
     apdex_t_s: float = 0.5
     apdex_f_s: float | None = None
     run: str = ""
+    whole: bool = False  # gzip or UTF-16: no byte ranges, the format's reader reads the file
     intervals: bool = True
 
 
+@guard_reader
 def scan_loadtest(
     path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
@@ -212,6 +223,7 @@ def scan_loadtest(
             "files": [str(f) for f in files],
             "partitions": len(parts),
             "skipped_rows": int(agg.meta.get("skipped_rows", 0)),
+            "skipped_lines": list(agg.meta.get("skipped_lines", [])),
         }
     )
     return lt
@@ -224,6 +236,8 @@ def _plan(f: Path, o: _Options, chunk_bytes: int) -> tuple[list[Partition], _Opt
     size = f.stat().st_size
     if o.fmt in _WHOLE:
         return [Partition(str(f), 0, size)], o
+    if not is_plain(f):  # gzip, a BOM or UTF-16: the bytes are not the text
+        return [Partition(str(f), 0, size)], replace(o, whole=True)
     head = head_bytes(f)
     first = head.split(b"\n", 1)[0]
     if o.fmt == "jmeter_csv":
@@ -275,6 +289,7 @@ def aggregate_partition(part: Partition, o: _Options) -> LoadAggregate:
         intervals=o.intervals,
     )
     agg.meta["skipped_rows"] = bad.count
+    agg.meta["skipped_lines"] = bad.lines[:100]
     agg.meta.update(extra)
     return agg
 
@@ -289,14 +304,16 @@ def _arrays(
     """
     import pyarrow as pa
 
-    if o.fmt in _WHOLE:
+    if o.fmt in _WHOLE or o.whole:
         from perfnb.io._common import FORMATS
 
         lt = FORMATS[o.fmt].reader(p, on_bad_lines=o.on_bad_lines, run=o.run)
         arr = lt.arrays()
         if arr is None:  # pragma: no cover - these formats always have requests
             raise FormatError("no requests", path=p)
-        bad.lines.extend([-1] * int(lt.meta.get("skipped_rows", 0)))
+        lines = list(lt.meta.get("skipped_lines", []))
+        n = int(lt.meta.get("skipped_rows", 0))
+        bad.lines.extend(lines[:n] + [-1] * max(0, n - len(lines)))
         return arr, {}
     with pa.OSFile(part.path) as fh:
         buf = fh.read_at(part.nbytes, part.start)
@@ -313,7 +330,7 @@ def _arrays(
         extra = (
             {"run_end_ns": int(_epoch(df["timestamp"].iloc[-1:]).iloc[0].value)} if len(df) else {}
         )
-        return RA.from_frame(csv_frame(df, p, o.run)), extra
+        return RA.from_frame(csv_frame(df, p, o.run, bad)), extra
     from perfnb.io.k6 import parse_ndjson
     from perfnb.model.arrays import RequestArrays as RA
 
@@ -321,11 +338,17 @@ def _arrays(
     lines = memoryview(buf).tobytes().split(b"\n")
     try:
         points = parse_ndjson(((before + i + 1, raw) for i, raw in enumerate(lines)), bad)
+        frame = points.frame(p, o.run, bad)  # bad times/durations raise here in "error" mode
     except FormatError as err:
         if before == 0 and part.start:
             before = _lines_before(part.path, part.start)
             raise FormatError(
-                err.message, path=p, line=(err.line or 0) + before, hint=err.hint
+                err.message,
+                path=p,
+                line=(err.line or 0) + before,
+                expected=err.expected,
+                found=err.found,
+                hint=err.hint,
             ) from err
         raise
     meta: dict[str, Any] = {}
@@ -333,7 +356,7 @@ def _arrays(
     if end is not None:
         meta["run_end_ns"] = end
     points.merge_meta(meta)
-    return RA.from_frame(points.frame(p, o.run)), meta
+    return RA.from_frame(frame), meta
 
 
 def _shifted(err: FormatError, part: Partition) -> FormatError:

@@ -26,7 +26,7 @@ import pandas as pd
 from perfnb.analysis.metric_buckets import Agg, MetricBuckets, check_agg, downsample, parse_freq
 from perfnb.engine import Partition, check_engine, map_partitions
 from perfnb.errors import EmptyInputError, FormatError, InputError, PerfnbError
-from perfnb.io._common import SCANNERS, expand_paths_detailed, run_label, sniff
+from perfnb.io._common import SCANNERS, expand_paths_detailed, guard_reader, run_label, sniff
 from perfnb.io.prometheus import Metrics, concat_samples
 
 __all__ = ["file_run", "scan_buckets", "scan_metrics"]
@@ -128,6 +128,7 @@ def _merge_parts(acc: MetricBuckets, other: MetricBuckets) -> MetricBuckets:
     return acc.update(other)
 
 
+@guard_reader
 def scan_buckets(
     paths: PathsLike,
     *,
@@ -176,6 +177,7 @@ def scan_buckets(
     return out
 
 
+@guard_reader
 def scan_metrics(
     paths: PathsLike,
     *,

@@ -1,7 +1,9 @@
-"""The fuzz target declaration used by tests/test_fuzz.py."""
+"""The fuzz target declaration used by tests/test_fuzz.py and tests/test_fuzz_extended.py."""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,3 +24,16 @@ class FuzzTarget:
     text: bool = True
     suffix: str = ""
     kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def all_targets() -> list[FuzzTarget]:
+    """Every ``TARGETS`` entry of the modules in ``tests/fuzz_targets/`` (in a stable order)."""
+    from tests import fuzz_targets
+
+    found: list[FuzzTarget] = []
+    for mod in sorted(pkgutil.iter_modules(fuzz_targets.__path__), key=lambda m: m.name):
+        if mod.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"tests.fuzz_targets.{mod.name}")
+        found.extend(getattr(module, "TARGETS", []))
+    return found

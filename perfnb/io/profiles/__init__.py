@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from perfnb.errors import UnknownFormatError
-from perfnb.io._common import expand_paths, register_kind, sniff
+from perfnb.io._common import expand_paths, guard_reader, register_kind, sniff
 from perfnb.io.profiles.chrometrace import read_chrome_trace
 from perfnb.io.profiles.folded import read_folded
 from perfnb.io.profiles.lineprof import PROFILE_LINES, read_line_profile, read_line_profile_text
@@ -68,6 +68,7 @@ _OTHER_READERS = {
 
 
 @register_kind("profile")
+@guard_reader
 def read_profile(
     path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,

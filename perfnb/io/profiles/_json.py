@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from perfnb.errors import EmptyInputError, FormatError, InputError
-from perfnb.io._common import decode_text
+from perfnb.io._common import JSON_ERRORS, decode_text, json_problem, read_bytes
 
 __all__ = ["get", "load_json"]
 
@@ -19,7 +19,7 @@ def load_json(path: Path, *, what: str, allow_unclosed_array: bool = False) -> t
     Event format) is closed, and ``repaired`` is true.
     """
     try:
-        data = path.read_bytes()
+        data = read_bytes(path, text=False)
     except OSError as err:
         raise InputError(f"cannot read file: {err.strerror}", path=path) from err
     text = decode_text(data, path)
@@ -27,7 +27,7 @@ def load_json(path: Path, *, what: str, allow_unclosed_array: bool = False) -> t
         raise EmptyInputError("file is empty", path=path, expected=what)
     try:
         return json.loads(text), False
-    except (json.JSONDecodeError, RecursionError) as err:
+    except JSON_ERRORS as err:
         stripped = text.rstrip().rstrip(",")
         if (
             allow_unclosed_array
@@ -36,11 +36,11 @@ def load_json(path: Path, *, what: str, allow_unclosed_array: bool = False) -> t
         ):
             try:
                 return json.loads(stripped + "]"), True
-            except (json.JSONDecodeError, RecursionError):
+            except JSON_ERRORS:
                 pass
-        line = getattr(err, "lineno", None)
+        problem, line = json_problem(err)
         raise FormatError(
-            f"not valid JSON ({getattr(err, 'msg', err)})", path=path, line=line, expected=what
+            f"not valid JSON ({problem})", path=path, line=line, expected=what
         ) from err
 
 

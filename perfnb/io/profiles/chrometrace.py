@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from perfnb.errors import EmptyInputError, FormatError
-from perfnb.io._common import ensure_path, register_format
+from perfnb.io._common import ensure_path, guard_reader, register_format
 from perfnb.io.profiles._json import load_json
-from perfnb.model.profile import Frame, Profile, from_stacks, profile_run_label
+from perfnb.io.profiles._tree import StackTree
+from perfnb.model.profile import Frame, Profile, profile_run_label
 from perfnb.units import us_to_s
 
 __all__ = ["read_chrome_trace", "sniff_chrome_trace"]
@@ -62,6 +63,7 @@ def _num(ev: dict[str, Any], name: str) -> float | None:
     sniff=sniff_chrome_trace,
     priority=35,
 )
+@guard_reader
 def read_chrome_trace(path: str | os.PathLike[str], *, run: str | None = None) -> Profile:
     """Read a Chrome trace; ``B``/``E`` and ``X`` events become stacks per thread.
 
@@ -125,19 +127,21 @@ def read_chrome_trace(path: str | os.PathLike[str], *, run: str | None = None) -
             fr = _frame(ev)
             lst.append((ts, 1, -dur, i, "XB", fr))
             lst.append((ts + dur, 0, -ts, i, "XE", fr))
-    stacks: list[tuple[str, list[Frame], float]] = []
+    tree = StackTree()  # one step per event: linear in depth (see _tree)
     unclosed = unmatched = 0
     for tid, evs in per_thread.items():
         evs.sort(key=lambda e: (e[0], e[1], e[2], e[3]))
         thread = names.get(tid) or f"{tid[0]}:{tid[1]}"
-        stack: list[tuple[Frame, int]] = []
+        root = tree.root(thread)
+        stack: list[tuple[int, int]] = []  # (tree node, index of the 'X' event or -1)
         last: float | None = None
         for ts, _rank, _tb, idx, kind, ev_frame in evs:
             if stack and last is not None and ts > last:
-                stacks.append((thread, [f for f, _ in stack], us_to_s(ts - last)))
+                tree.add(stack[-1][0], ts - last)
             last = ts
             if kind in ("B", "XB") and ev_frame is not None:
-                stack.append((ev_frame, idx if kind == "XB" else -1))
+                node = tree.child(stack[-1][0] if stack else root, ev_frame)
+                stack.append((node, idx if kind == "XB" else -1))
             elif kind == "XE":
                 if not stack or stack[-1][1] != idx:
                     raise FormatError(
@@ -152,11 +156,13 @@ def read_chrome_trace(path: str | os.PathLike[str], *, run: str | None = None) -
             else:
                 unmatched += 1
         unclosed += len(stack)
-    if not stacks:
+    if not any(w > 0 for w in tree.weight):
         raise EmptyInputError(
             "trace holds no duration events with time", path=p, expected="'B'/'E' or 'X' events"
         )
-    prof = from_stacks(stacks, source="chrome_trace", run=profile_run_label(p, run), path=p)
+    prof = tree.to_profile(
+        source="chrome_trace", run=profile_run_label(p, run), path=p, time_per_unit_s=us_to_s(1.0)
+    )
     prof.meta.update(
         repaired_unclosed_array=repaired,
         unclosed_frames=unclosed,

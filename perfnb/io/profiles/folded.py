@@ -20,8 +20,9 @@ from perfnb.errors import EmptyInputError
 from perfnb.io._common import (
     BadLines,
     OnBadLines,
-    decode_text,
     ensure_path,
+    guard_reader,
+    read_text,
     register_format,
 )
 from perfnb.io.profiles._fast import from_stack_strings
@@ -74,6 +75,7 @@ def _frame(text: str) -> Frame:
     sniff=sniff_folded,
     priority=70,
 )
+@guard_reader
 def read_folded(
     path: str | os.PathLike[str],
     *,
@@ -104,7 +106,7 @@ def read_folded(
         With ``stacks``, ``functions`` (sampled: ``calls`` missing) and ``calls`` edges.
     """
     p = ensure_path(path)
-    text = decode_text(p.read_bytes(), p, encoding=encoding)
+    text = read_text(p, encoding=encoding)
     bad = BadLines(on_bad_lines, path=p)
     weights: dict[str, float] = {}
     get = weights.get

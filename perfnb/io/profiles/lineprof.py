@@ -18,7 +18,13 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError, InputError
-from perfnb.io._common import decode_text, ensure_path, register_format
+from perfnb.io._common import (
+    ensure_path,
+    guard_reader,
+    read_bytes,
+    read_text,
+    register_format,
+)
 from perfnb.model.profile import profile_run_label
 from perfnb.schema import PROVENANCE, Column, Schema, register
 
@@ -90,6 +96,7 @@ def _sniff_lprof(path: Path, head: bytes) -> bool:
     sniff=_sniff_lprof,
     priority=25,
 )
+@guard_reader
 def read_line_profile(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
     """Read a ``.lprof`` file into a per-line table (:data:`PROFILE_LINES`).
 
@@ -100,7 +107,7 @@ def read_line_profile(path: str | os.PathLike[str], *, run: str | None = None) -
     """
     p = ensure_path(path)
     try:
-        data = p.read_bytes()
+        data = read_bytes(p, text=False)
     except OSError as err:
         raise InputError(f"cannot read file: {err.strerror}", path=p) from err
     if not data:
@@ -147,10 +154,11 @@ def _sniff_text(path: Path, head: bytes) -> bool:
     sniff=_sniff_text,
     priority=25,
 )
+@guard_reader
 def read_line_profile_text(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
     """Read a line_profiler text report (``python -m line_profiler x.lprof``) into :data:`PROFILE_LINES`."""
     p = ensure_path(path)
-    text = decode_text(p.read_bytes(), p)
+    text = read_text(p)
     unit: float | None = None
     file = func = ""
     fline = 0

@@ -14,10 +14,19 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError
-from perfnb.io._common import decode_text, ensure_path, register_format
+from perfnb.io._common import (
+    BadLines,
+    OnBadLines,
+    ensure_path,
+    guard_reader,
+    head_bytes,
+    read_text,
+    register_format,
+)
 from perfnb.io.profiles._json import get, load_json
 from perfnb.model.profile import profile_run_label
 from perfnb.schema import PROVENANCE, Column, Schema, register
@@ -83,7 +92,10 @@ def _sniff_memray_csv(path: Path, head: bytes) -> bool:
     sniff=_sniff_memray_json,
     priority=30,
 )
-def _read_memray_stats(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
+@guard_reader
+def _read_memray_stats(
+    path: str | os.PathLike[str], *, run: str | None = None, on_bad_lines: OnBadLines = "error"
+) -> pd.DataFrame:
     p = ensure_path(path)
     doc, _ = load_json(p, what="memray stats JSON")
     if not isinstance(doc, dict):
@@ -96,6 +108,14 @@ def _read_memray_stats(path: str | os.PathLike[str], *, run: str | None = None) 
             key = f"$.{name}[{i}]"
             loc = get(item, "location", str, path=p, key=key)
             value = get(item, field, (int, float), path=p, key=key)
+            if not 0 <= value < 2**63:  # also NaN, ±inf and 1e999
+                raise FormatError(
+                    "{found} is not a size or count",
+                    path=p,
+                    key=f"{key}.{field}",
+                    found=value,
+                    expected="a whole number ≥ 0",
+                )
             sites.setdefault(loc, {})[field] = value
     rows = []
     for loc, vals in sites.items():
@@ -130,34 +150,53 @@ def _read_memray_stats(path: str | os.PathLike[str], *, run: str | None = None) 
     sniff=_sniff_memray_csv,
     priority=30,
 )
-def _read_memray_csv(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
+@guard_reader
+def _read_memray_csv(
+    path: str | os.PathLike[str], *, run: str | None = None, on_bad_lines: OnBadLines = "error"
+) -> pd.DataFrame:
     p = ensure_path(path)
-    text = decode_text(p.read_bytes(), p)
-    reader = csv.DictReader(io.StringIO(text))
+    text = read_text(p)
+    bad = BadLines(on_bad_lines, path=p)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     need = {"allocator", "num_allocations", "size", "stack_trace"}
     if not need <= set(reader.fieldnames or ()):
         raise FormatError(
             "not a memray CSV", path=p, line=1, expected="columns " + ", ".join(sorted(need))
         )
     rows = []
-    for n, rec in enumerate(reader, 2):
+    line = 2
+    records = iter(reader)
+    while True:
         try:
+            rec = next(records)
+        except StopIteration:
+            break
+        except csv.Error as err:  # a field over 128 KiB, a stray quote
+            raise FormatError(f"not a valid CSV row ({err})", path=p, line=line) from err
+        n, line = line, reader.line_num + 1
+        try:
+            if None in rec or any(v is None for v in rec.values()):
+                raise ValueError("wrong number of fields")
             frames = [f.split(";") for f in (rec["stack_trace"] or "").split("|") if f]
             leaf = frames[0] if frames else ["<unknown>", "", ""]
+            size = float(rec["size"])
+            count = int(rec["num_allocations"])
+            if not (0 <= size < float("inf")) or not 0 <= count < 2**63:
+                raise ValueError(f"size {rec['size']!r} or count {rec['num_allocations']!r}")
             rows.append(
                 {
                     "function": leaf[0],
                     "file": leaf[1] if len(leaf) > 1 else "",
                     "line": int(leaf[2]) if len(leaf) > 2 and leaf[2].isdigit() else None,
-                    "size_bytes": float(rec["size"]),
-                    "allocations": int(rec["num_allocations"]),
+                    "size_bytes": size,
+                    "allocations": count,
                     "allocator": rec["allocator"],
                     "thread": rec.get("thread_name") or "",
                     "stack": ";".join(f[0] for f in reversed(frames)),
                 }
             )
-        except (ValueError, TypeError, AttributeError) as err:
-            raise FormatError(f"bad memray CSV row ({err})", path=p, line=n) from err
+        except (ValueError, TypeError, AttributeError, OverflowError) as err:
+            bad.add(n, f"bad memray CSV row ({err})", expected="size ≥ 0 and a whole count")
     if not rows:
         raise EmptyInputError("memray CSV has no allocation rows", path=p)
     df = pd.DataFrame(rows)
@@ -165,16 +204,25 @@ def _read_memray_csv(path: str | os.PathLike[str], *, run: str | None = None) ->
     df["size_ratio"] = df["size_bytes"] / total if total else 0.0
     df["source"] = "memray"
     df["run"] = profile_run_label(p, run)
-    return MEMORY_ALLOCATIONS.conform(df)
+    out = MEMORY_ALLOCATIONS.conform(df)
+    bad.finish(out)
+    return out
 
 
-def read_memray(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
-    """Read memray ``stats --json`` or ``transform csv`` output into :data:`MEMORY_ALLOCATIONS`."""
+@guard_reader
+def read_memray(
+    path: str | os.PathLike[str], *, run: str | None = None, on_bad_lines: OnBadLines = "error"
+) -> pd.DataFrame:
+    """Read memray ``stats --json`` or ``transform csv`` output into :data:`MEMORY_ALLOCATIONS`.
+
+    ``on_bad_lines`` applies to the CSV's rows (the JSON has none): ``"warn"``/``"skip"`` drop a row
+    with a bad size or count and count it in ``df.attrs["perfnb"]["skipped_rows"]``.
+    """
     p = ensure_path(path)
-    head = p.read_bytes()[:4096]
+    head = head_bytes(p, 4096)
     if _sniff_memray_csv(p, head):
-        return _read_memray_csv(p, run=run)
-    return _read_memray_stats(p, run=run)
+        return _read_memray_csv(p, run=run, on_bad_lines=on_bad_lines)
+    return _read_memray_stats(p, run=run, on_bad_lines=on_bad_lines)
 
 
 def _sniff_mprof(path: Path, head: bytes) -> bool:
@@ -188,10 +236,18 @@ def _sniff_mprof(path: Path, head: bytes) -> bool:
     sniff=_sniff_mprof,
     priority=30,
 )
-def read_mprof(path: str | os.PathLike[str], *, run: str | None = None) -> pd.DataFrame:
-    """Read ``mprof run`` output (``MEM <MiB> <unix time>`` lines) into :data:`MEMORY_USAGE`."""
+@guard_reader
+def read_mprof(
+    path: str | os.PathLike[str], *, run: str | None = None, on_bad_lines: OnBadLines = "error"
+) -> pd.DataFrame:
+    """Read ``mprof run`` output (``MEM <MiB> <unix time>`` lines) into :data:`MEMORY_USAGE`.
+
+    A ``MEM`` line without a finite, non-negative size and a time between 1970 and 2262 is a bad row
+    (``on_bad_lines``), counted in ``df.attrs["perfnb"]["skipped_rows"]`` when skipped.
+    """
     p = ensure_path(path)
-    text = decode_text(p.read_bytes(), p)
+    text = read_text(p)
+    bad = BadLines(on_bad_lines, path=p)
     mem: list[float] = []
     ts: list[float] = []
     cmd = ""
@@ -201,20 +257,17 @@ def read_mprof(path: str | os.PathLike[str], *, run: str | None = None) -> pd.Da
         elif line.startswith("MEM "):
             parts = line.split()
             try:
-                mem.append(float(parts[1]) * _MIB)
-                ts.append(float(parts[2]))
-            except (ValueError, IndexError) as err:
-                raise FormatError(
-                    "bad MEM line {found}", path=p, line=n, found=line, expected="MEM <MiB> <time>"
-                ) from err
+                size, t = float(parts[1]), float(parts[2])
+            except (ValueError, IndexError):
+                size = t = float("nan")
+            if not (0 <= size < float("inf") and 0 <= t < 9.2e9):
+                bad.add(n, "bad MEM line {found}", found=line, expected="MEM <MiB ≥ 0> <unix time>")
+                continue
+            mem.append(size * _MIB)
+            ts.append(t)
     if not mem:
         raise EmptyInputError("no MEM samples", path=p, expected="'MEM <MiB> <unix time>' lines")
-    try:
-        stamps = pd.to_datetime(ts, unit="s", utc=True)
-    except (ValueError, OverflowError) as err:
-        raise FormatError(
-            f"timestamps out of range ({err})", path=p, expected="unix times in seconds"
-        ) from err
+    stamps = pd.to_datetime(np.round(np.asarray(ts) * 1e6).astype("int64"), unit="us", utc=True)
     df = pd.DataFrame(
         {
             "timestamp": stamps,
@@ -226,4 +279,5 @@ def read_mprof(path: str | os.PathLike[str], *, run: str | None = None) -> pd.Da
     )
     out = MEMORY_USAGE.conform(df)
     out.attrs["perfnb"] = {"cmdline": cmd}
+    bad.finish(out)
     return out

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from perfnb.errors import EmptyInputError, FormatError, InputError, truncate
-from perfnb.io._common import expand_paths, register_format
+from perfnb.io._common import expand_paths, guard_reader, read_bytes, register_format
 from perfnb.model.profile import (
     PROFILE_CALLS,
     PROFILE_FUNCTIONS,
@@ -49,11 +50,19 @@ def sniff_pstats(path: Path, head: bytes) -> bool:
 
 def _load(path: Path) -> dict[Any, Any]:
     try:
-        data = path.read_bytes()
+        data = read_bytes(path, text=False)
     except OSError as err:
         raise InputError(f"cannot read file: {err.strerror}", path=path) from err
     if not data.strip():
         raise EmptyInputError("file is empty", path=path, expected="a pstats dump")
+    problem = _claimed_sizes(data)
+    if problem:
+        raise FormatError(
+            f"not a pstats dump: {problem}",
+            path=path,
+            expected="a file written by cProfile/profile dump_stats()",
+            hint="it may be damaged; marshal would allocate the claimed size before noticing",
+        )
     try:
         stats = marshal.loads(data)  # noqa: S302 - pstats dumps are marshal; only data types
     except (ValueError, EOFError, TypeError) as err:
@@ -80,6 +89,92 @@ def _load(path: Path) -> dict[Any, Any]:
             expected="a marshalled dict of function statistics",
         )
     return stats
+
+
+# marshal type codes (Python/marshal.c), without the FLAG_REF bit 0x80
+_CONTAINERS = frozenset(b"([<>")
+_NO_PAYLOAD = frozenset(b"0NFTS.")
+_FIXED = {ord("i"): 4, ord("g"): 8, ord("y"): 16, ord("r"): 4}
+_SIZED = frozenset(b"stuaA")
+_CANDIDATE = re.compile(rb"(?=([(\[<>\xa8\xdb\xbc\xbel\xec])(.{4}))", re.DOTALL)
+
+
+def _claimed_sizes(data: bytes) -> str | None:
+    """A container (tuple, list, set) or long claiming more elements than the bytes that follow, or None.
+
+    ``marshal.loads`` allocates (and zero-fills) a claimed tuple before reading its items: 9 bytes
+    claiming 2³¹ items take a minute and 16 GB. A quick byte search finds the type codes followed by
+    an impossible size; only then is the stream walked exactly, so a string that merely contains such
+    bytes is not mistaken for one.
+    """
+    n = len(data)
+    suspect = False
+    for m in _CANDIDATE.finditer(data):
+        size = int.from_bytes(m.group(2), "little", signed=True)
+        if size < 0 or size > n - m.start():
+            suspect = True
+            break
+    return _walk_marshal(data) if suspect else None
+
+
+def _walk_marshal(data: bytes) -> str | None:
+    n = len(data)
+    pos = 0
+    todo = [1]  # items left at each open level; -1 for a dict (ends at a NULL code)
+    while todo:
+        if todo[-1] == 0:
+            todo.pop()
+            continue
+        if pos >= n:
+            return None  # truncated: marshal says so
+        code = data[pos] & 0x7F
+        at = pos
+        pos += 1
+        if todo[-1] > 0:
+            todo[-1] -= 1
+        if code == ord("0"):
+            if todo[-1] == -1:
+                todo.pop()
+            continue
+        if code in _NO_PAYLOAD:
+            continue
+        if code in _FIXED:
+            pos += _FIXED[code]
+            continue
+        if code in (ord("z"), ord("Z")):
+            pos += 1 + (data[pos] if pos < n else 0)
+            continue
+        if code == ord("{"):
+            todo.append(-1)
+            continue
+        if code == ord(")"):
+            if pos < n:
+                todo.append(data[pos])
+            pos += 1
+            continue
+        if pos + 4 > n:
+            return None
+        size = int.from_bytes(data[pos : pos + 4], "little", signed=True)
+        pos += 4
+        left = n - pos
+        if code in _CONTAINERS or code == ord("l"):
+            need = abs(size) * (2 if code == ord("l") else 1)
+            if (size < 0 and code != ord("l")) or need > left:
+                kind = {"(": "tuple", "[": "list", "<": "set", ">": "frozenset", "l": "long"}
+                return (
+                    f"a {kind[chr(code)]} at byte {at} claims {abs(size):,} "
+                    f"{'digits' if code == ord('l') else 'items'} but only {left:,} bytes follow"
+                )
+            if code == ord("l"):
+                pos += need
+            else:
+                todo.append(size)
+            continue
+        if code in _SIZED:
+            pos += max(size, 0)
+            continue
+        return None  # a code object or other type: marshal decides
+    return None
 
 
 def _key(raw: Any, path: Path) -> _Key:
@@ -309,6 +404,7 @@ def _int_array(values: np.ndarray[Any, Any]) -> pd.arrays.IntegerArray:
     sniff=sniff_pstats,
     priority=20,
 )
+@guard_reader
 def read_pstats(
     path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from perfnb.errors import FormatError
-from perfnb.io._common import ensure_path, register_format
+from perfnb.io._common import ensure_path, guard_reader, register_format
 from perfnb.io.profiles._json import get, load_json
 from perfnb.model.profile import Frame, Profile, from_stacks, profile_run_label
 
@@ -124,6 +124,7 @@ def _session(doc: dict[str, Any], p: Path) -> list[tuple[str, list[Frame], float
     sniff=sniff_pyinstrument,
     priority=30,
 )
+@guard_reader
 def read_pyinstrument(path: str | os.PathLike[str], *, run: str | None = None) -> Profile:
     """Read pyinstrument output (``-r json``, ``-r pyisession``, or the HTML renderer's JSON data).
 

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from perfnb.errors import FormatError
-from perfnb.io._common import ensure_path, register_format
+from perfnb.io._common import ensure_path, guard_reader, register_format
 from perfnb.io.profiles._json import get, load_json
-from perfnb.model.profile import Frame, Profile, from_stacks, profile_run_label
+from perfnb.io.profiles._tree import StackTree
+from perfnb.model.profile import Frame, Profile, profile_run_label
 
 __all__ = ["read_speedscope", "sniff_speedscope"]
 
@@ -80,10 +81,13 @@ def _sampled(prof: Any, frames: list[Frame], key: str, p: Path) -> list[tuple[li
     return out
 
 
-def _evented(prof: Any, frames: list[Frame], key: str, p: Path) -> list[tuple[list[Frame], float]]:
+def _evented(
+    prof: Any, frames: list[Frame], key: str, p: Path, tree: StackTree, thread: str, factor: float
+) -> None:
+    """Walk the ``O``/``C`` events into *tree* (one step per event: linear in depth)."""
     events = get(prof, "events", list, path=p, key=key)
-    out: list[tuple[list[Frame], float]] = []
     stack: list[int] = []
+    nodes: list[int] = [tree.root(thread)]
     last: float | None = None
     n = len(frames)
     for i, ev in enumerate(events):
@@ -102,10 +106,11 @@ def _evented(prof: Any, frames: list[Frame], key: str, p: Path) -> list[tuple[li
                 expected=f"'at' >= {last}",
             )
         if stack and last is not None and at > last:
-            out.append(([frames[j] for j in stack], float(at - last)))
+            tree.add(nodes[-1], float(at - last) * factor)
         last = at
         if typ == "O":
             stack.append(fr)
+            nodes.append(tree.child(nodes[-1], frames[fr]))
         elif typ == "C":
             if not stack or stack[-1] != fr:
                 raise FormatError(
@@ -116,6 +121,7 @@ def _evented(prof: Any, frames: list[Frame], key: str, p: Path) -> list[tuple[li
                     expected=f"frame {stack[-1] if stack else '(none open)'}",
                 )
             stack.pop()
+            nodes.pop()
         else:
             raise FormatError(
                 "unknown event type {found}", path=p, key=ek, found=typ, expected="'O' or 'C'"
@@ -127,7 +133,6 @@ def _evented(prof: Any, frames: list[Frame], key: str, p: Path) -> list[tuple[li
             key=key,
             expected="balanced 'O'/'C' events",
         )
-    return out
 
 
 @register_format(
@@ -137,6 +142,7 @@ def _evented(prof: Any, frames: list[Frame], key: str, p: Path) -> list[tuple[li
     sniff=sniff_speedscope,
     priority=30,
 )
+@guard_reader
 def read_speedscope(
     path: str | os.PathLike[str], *, run: str | None = None, sample_interval_s: float = 0.01
 ) -> Profile:
@@ -157,7 +163,7 @@ def read_speedscope(
         raise FormatError("not a speedscope file (top level is not an object)", path=p)
     frames = _frames(doc, p)
     profiles = get(doc, "profiles", list, path=p, key="$")
-    stacks: list[tuple[str, list[Frame], float]] = []
+    tree = StackTree()
     units: set[str] = set()
     for i, prof in enumerate(profiles):
         key = f"$.profiles[{i}]"
@@ -167,9 +173,13 @@ def read_speedscope(
         factor = _UNITS.get(str(unit), sample_interval_s)
         units.add(str(unit))
         if typ == "sampled":
-            segs = _sampled(prof, frames, key, p)
+            for stack, weight in _sampled(prof, frames, key, p):
+                node = tree.root(name)
+                for fr in stack:
+                    node = tree.child(node, fr)
+                tree.add(node, weight * factor)
         elif typ == "evented":
-            segs = _evented(prof, frames, key, p)
+            _evented(prof, frames, key, p, tree, name, factor)
         else:
             raise FormatError(
                 "unknown profile type {found}",
@@ -178,8 +188,7 @@ def read_speedscope(
                 found=typ,
                 expected="'sampled' or 'evented'",
             )
-        stacks.extend((name, fr, w * factor) for fr, w in segs)
-    prof_out = from_stacks(stacks, source="speedscope", run=profile_run_label(p, run), path=p)
+    prof_out = tree.to_profile(source="speedscope", run=profile_run_label(p, run), path=p)
     prof_out.meta.update(
         exporter=doc.get("exporter") if isinstance(doc.get("exporter"), str) else None,
         units=sorted(units),
