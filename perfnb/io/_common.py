@@ -513,6 +513,7 @@ def expand_paths_detailed(
             if not candidates:
                 raise EmptyInputError(f"no file matches {str(g)!r}", key="paths")
         else:
+            ensure_path(p)  # a FIFO, device or socket is refused by name, a missing path as missing
             raise InputError("no such file or directory", path=p)
         found = 0
         for f in candidates:
