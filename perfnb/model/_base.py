@@ -72,4 +72,5 @@ class ModelMixin:
         rows.update(self._summary())
         if self.skipped_rows:
             rows["skipped rows"] = self.skipped_rows
-        return summary_table(repr(self), rows)  # the repr first: what a text view shows too
+        # a report shows this table: a readable title, not the text repr (<LoadTest … labels=[…]>)
+        return summary_table(type(self).__name__, rows)
