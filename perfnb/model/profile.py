@@ -213,6 +213,72 @@ class Frame:
     annotation: str = ""
 
 
+Key = tuple[str, str]
+
+
+def tables_from_weights(
+    fself: dict[Key, float],
+    ftotal: dict[Key, float],
+    fline: dict[Key, int],
+    fann: dict[Key, str],
+    eself: dict[tuple[Key, Key], float],
+    etotal: dict[tuple[Key, Key], float],
+    *,
+    grand: float,
+    scale: float,
+    sampled: bool,
+    source: str,
+    run: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The functions and calls tables from per-(function, file) and per-edge weights.
+
+    Shared by :func:`from_stacks` and the evented readers' call tree (``io/profiles/_tree.py``), so both
+    build the same columns the same way. Weights are samples or time units; *scale* turns them into s.
+    """
+    keys = list(ftotal)
+    self_w = np.array([fself.get(k, 0.0) for k in keys])
+    total_w = np.array([ftotal[k] for k in keys])
+    functions = pd.DataFrame(
+        {
+            "function": [k[0] for k in keys],
+            "file": [k[1] for k in keys],
+            "line": [fline[k] or None for k in keys],
+            "calls": None,
+            "primitive_calls": None,
+            "self_time_s": self_w * scale,
+            "total_time_s": total_w * scale,
+            "self_ratio": self_w / grand,
+            "total_ratio": total_w / grand,
+            "self_samples": self_w if sampled else np.nan,
+            "total_samples": total_w if sampled else np.nan,
+            "key": [normalize_key(k[0], k[1]) for k in keys],
+            "annotation": [fann.get(k) for k in keys],
+            "source": source,
+            "run": run,
+        }
+    )
+    ekeys = list(etotal)
+    calls = pd.DataFrame(
+        {
+            "caller": [e[0][0] for e in ekeys],
+            "caller_file": [e[0][1] for e in ekeys],
+            "caller_line": [fline[e[0]] or None for e in ekeys],
+            "callee": [e[1][0] for e in ekeys],
+            "callee_file": [e[1][1] for e in ekeys],
+            "callee_line": [fline[e[1]] or None for e in ekeys],
+            "calls": None,
+            "primitive_calls": None,
+            "self_time_s": [eself.get(e, 0.0) * scale for e in ekeys],
+            "total_time_s": [etotal[e] * scale for e in ekeys],
+            "caller_key": [normalize_key(*e[0]) for e in ekeys],
+            "callee_key": [normalize_key(*e[1]) for e in ekeys],
+            "source": source,
+            "run": run,
+        }
+    )
+    return functions, calls
+
+
 def from_stacks(
     stacks: Iterable[tuple[str, Sequence[Frame], float]],
     *,
@@ -279,47 +345,10 @@ def from_stacks(
             ek = ((frames[-2].function, frames[-2].file), leaf)
             eself[ek] = eself.get(ek, 0.0) + w
     grand = sum(agg.values())
-    keys = list(ftotal)
-    self_w = np.array([fself.get(k, 0.0) for k in keys])
-    total_w = np.array([ftotal[k] for k in keys])
-    functions = pd.DataFrame(
-        {
-            "function": [k[0] for k in keys],
-            "file": [k[1] for k in keys],
-            "line": [fline[k] or None for k in keys],
-            "calls": None,
-            "primitive_calls": None,
-            "self_time_s": self_w * scale,
-            "total_time_s": total_w * scale,
-            "self_ratio": self_w / grand,
-            "total_ratio": total_w / grand,
-            "self_samples": self_w if sampled else np.nan,
-            "total_samples": total_w if sampled else np.nan,
-            "key": [normalize_key(k[0], k[1]) for k in keys],
-            "annotation": [fann.get(k) for k in keys],
-            "source": source,
-            "run": run,
-        }
-    )
-    ekeys = list(etotal)
-    calls = pd.DataFrame(
-        {
-            "caller": [e[0][0] for e in ekeys],
-            "caller_file": [e[0][1] for e in ekeys],
-            "caller_line": [fline[e[0]] or None for e in ekeys],
-            "callee": [e[1][0] for e in ekeys],
-            "callee_file": [e[1][1] for e in ekeys],
-            "callee_line": [fline[e[1]] or None for e in ekeys],
-            "calls": None,
-            "primitive_calls": None,
-            "self_time_s": [eself.get(e, 0.0) * scale for e in ekeys],
-            "total_time_s": [etotal[e] * scale for e in ekeys],
-            "caller_key": [normalize_key(*e[0]) for e in ekeys],
-            "callee_key": [normalize_key(*e[1]) for e in ekeys],
-            "source": source,
-            "run": run,
-        }
-    )
+    functions, calls = tables_from_weights(
+        fself, ftotal, fline, fann, eself, etotal,
+        grand=grand, scale=scale, sampled=sampled, source=source, run=run,
+    )  # fmt: skip
     warr = np.array(rows_w)
     stacks_df = pd.DataFrame(
         {

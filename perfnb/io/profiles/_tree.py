@@ -29,7 +29,7 @@ from perfnb.model.profile import (
     PROFILE_STACKS,
     Frame,
     Profile,
-    normalize_key,
+    tables_from_weights,
 )
 
 __all__ = ["MAX_STACK_TEXT_FRAMES", "StackTree"]
@@ -117,47 +117,10 @@ class StackTree:
         self._totals(key, subtree, ftotal, etotal)
         scale = time_per_unit_s
         grand = float(w.sum())
-        keys = list(ftotal)
-        self_w = np.array([fself.get(k, 0.0) for k in keys])
-        total_w = np.array([ftotal[k] for k in keys])
-        functions = pd.DataFrame(
-            {
-                "function": [k[0] for k in keys],
-                "file": [k[1] for k in keys],
-                "line": [fline[k] or None for k in keys],
-                "calls": None,
-                "primitive_calls": None,
-                "self_time_s": self_w * scale,
-                "total_time_s": total_w * scale,
-                "self_ratio": self_w / grand,
-                "total_ratio": total_w / grand,
-                "self_samples": np.nan,
-                "total_samples": np.nan,
-                "key": [normalize_key(k[0], k[1]) for k in keys],
-                "annotation": [fann.get(k) for k in keys],
-                "source": source,
-                "run": run,
-            }
-        )
-        ekeys = list(etotal)
-        calls = pd.DataFrame(
-            {
-                "caller": [e[0][0] for e in ekeys],
-                "caller_file": [e[0][1] for e in ekeys],
-                "caller_line": [fline[e[0]] or None for e in ekeys],
-                "callee": [e[1][0] for e in ekeys],
-                "callee_file": [e[1][1] for e in ekeys],
-                "callee_line": [fline[e[1]] or None for e in ekeys],
-                "calls": None,
-                "primitive_calls": None,
-                "self_time_s": [eself.get(e, 0.0) * scale for e in ekeys],
-                "total_time_s": [etotal[e] * scale for e in ekeys],
-                "caller_key": [normalize_key(*e[0]) for e in ekeys],
-                "callee_key": [normalize_key(*e[1]) for e in ekeys],
-                "source": source,
-                "run": run,
-            }
-        )
+        functions, calls = tables_from_weights(
+            fself, ftotal, fline, fann, eself, etotal,
+            grand=grand, scale=scale, sampled=False, source=source, run=run,
+        )  # fmt: skip
         rows, texts, elided = self._stack_texts(w)
         stacks = pd.DataFrame(
             {
