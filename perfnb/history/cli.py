@@ -129,6 +129,7 @@ def record_report(
     if no_history:
         return code
     from perfnb.history.importer import record_folder
+    from perfnb.report import files
     from perfnb.report.index import write_index
 
     with _open(output_dir, history_url_env) as history:
@@ -156,7 +157,7 @@ def record_report(
         old = summary.get("max_severity")
         if top is not None and (old is None or top > Severity.parse(old)):
             summary["max_severity"] = top.name
-        summary_path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        files.atomic_write_json(summary_path, summary)  # the index may be reading it right now
         write_index(output_dir)
     return new_code
 
