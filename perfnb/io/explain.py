@@ -455,7 +455,11 @@ def read_plan(
 
 
 def plans_frame(plans: Iterable[Plan]) -> pd.DataFrame:
-    """One row per plan: run, index, query, timings, node count (for listing many plans)."""
+    """One row per plan: run, index, query, timings, node count (for listing many plans).
+
+    Reads the plans' flattened columns, not their node frames, so listing a folder of plans read one file
+    at a time does not build a frame per plan.
+    """
     rows = [
         {
             "position": k,
@@ -466,8 +470,8 @@ def plans_frame(plans: Iterable[Plan]) -> pd.DataFrame:
             "execution_time_s": p.total_time_s,
             "planning_time_s": p.planning_time_s,
             "jit_time_s": p.jit_time_s,
-            "nodes": len(p.nodes),
-            "root": str(p.nodes["node_type"].iloc[0]),
+            "nodes": len(p.node_data["node_id"]),
+            "root": str(p.node_data["node_type"][0]),
         }
         for k, p in enumerate(plans)
     ]
