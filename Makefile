@@ -55,8 +55,14 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(VENV)/.installed
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT)
 
+# every benchmark in one run; the output (with date, commit, machine and each one's wall time) is also
+# written to $(BENCH_OUT), the run the README's Speed table quotes
+BENCH_OUT ?= benchmarks/results.txt
+bench: SHELL := /bin/bash
+bench: .SHELLFLAGS := -o pipefail -c
 bench: $(VENV)/.installed-dev
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@{ echo "# make bench, $$(date -u '+%Y-%m-%d %H:%M UTC'), commit $$(git rev-parse --short HEAD 2>/dev/null || echo '?')$$(git diff --quiet HEAD 2>/dev/null || echo ' (modified)'), $$(nproc) cores, $$(free -g | awk '/^Mem/ {print $$2}') GiB, Python $$($(PY) -c 'import platform; print(platform.python_version())'), load $$(cut -d' ' -f1-3 /proc/loadavg)"; \
+	  for b in benchmarks/bench_*.py; do echo "== $$b"; s=$$SECONDS; $(PY) $$b || exit 1; echo "   ($$((SECONDS - s)) s)"; done; } 2>&1 | tee $(BENCH_OUT)
 
 samples: $(VENV)/.installed-dev
 	$(PY) data/generate/all.py

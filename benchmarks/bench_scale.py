@@ -12,7 +12,10 @@ run looks like a load test at *rps* requests per second (default 20,000 — 20,0
   (timeStamp, elapsed, label, success, bytes, sentBytes, allThreads) / of the 4 the summary's percentiles need;
 * ``dask``: the same as ``stream`` with ``engine="dask"`` on a ``LocalCluster`` of 2 worker processes
   (1 thread each; cluster start-up and the workers' first imports are not timed);
-* ``pandas``: perfnb's in-memory engine, ``read_loadtest(path).summary()``.
+* ``pandas``: perfnb's in-memory engine, ``read_loadtest(path).summary()``;
+* ``duckdb`` / ``polars``: what a user would pick instead — the same summary (requests, failures, mean, min,
+  max, linear percentiles at 50/90/95/99 %, span, bytes) per label and overall, in DuckDB SQL over
+  ``read_csv`` / with polars' ``scan_csv`` and its streaming engine.
 
 Imports are never timed (each case imports what it uses before the clock starts). It also checks the streaming engine's percentiles against exact ``numpy.percentile`` over every value.
 
@@ -72,6 +75,26 @@ CASES = {  # (setup, timed statement): setup is not timed
     "pandas": (
         "import perfnb, pyarrow.csv",
         "s = perfnb.read_loadtest(PATH).summary(); assert int(s.requests.iloc[-1]) > 0",
+    ),
+    "duckdb": (  # the same summary in SQL (what a user would write instead of perfnb)
+        "import duckdb; con = duckdb.connect()",
+        "r = con.execute(\"select coalesce(label, 'Total'), count(*), count(*) filter (not success), "
+        "avg(elapsed), min(elapsed), max(elapsed), quantile_cont(elapsed, [0.5, 0.9, 0.95, 0.99]), "
+        "(max(timeStamp + elapsed) - min(timeStamp)) / 1000.0, sum(bytes), sum(sentBytes) "
+        'from read_csv(?) group by grouping sets ((label), ())", [PATH]).fetchall(); '
+        "OUT['labels'] = [k[0] for k in r]; OUT['p'] = [[x / 1000 for x in k[6]] for k in r]",
+    ),
+    "polars": (  # the same summary, lazily scanned with polars' streaming engine
+        "import polars as pl",
+        "lf = pl.scan_csv(PATH); e = pl.col('elapsed'); "
+        "aggs = [pl.len(), (~pl.col('success')).sum(), e.mean().alias('mean'), e.min().alias('min'), "
+        "e.max().alias('max'), "
+        "*[e.quantile(q, 'linear').alias(str(q)) for q in (0.5, 0.9, 0.95, 0.99)], "
+        "((pl.col('timeStamp') + e).max() - pl.col('timeStamp').min()).alias('span'), "
+        "pl.col('bytes').sum(), pl.col('sentBytes').sum()]; "
+        "g, t = pl.collect_all([lf.group_by('label').agg(aggs), lf.select(aggs)], engine='streaming'); "
+        "rows = [*g.iter_rows(), ('Total', *t.row(0))]; "
+        "OUT['labels'] = [r[0] for r in rows]; OUT['p'] = [[x / 1000 for x in r[6:10]] for r in rows]",
     ),
 }
 
@@ -166,12 +189,21 @@ def main() -> None:
     print(
         f"pandas engine / stream time: {res['pandas'][0] / st[0]:.2f}; memory {res['pandas'][1] / st[1]:.1f}×"
     )
+    for other in ("duckdb", "polars"):
+        o = res[other]
+        print(
+            f"stream / {other} time: {st[0] / o[0]:.2f} (goal: parity); "
+            f"peak RSS {st[1] / 1e6:.0f} MB against {o[1] / 1e6:.0f} MB"
+        )
     ref = exact_percentiles(path)
-    got = dict(zip(st[2]["labels"], st[2]["p"], strict=True))  # type: ignore[call-overload]
-    worst = max(
-        abs(g - r) / r for name, vals in ref.items() for g, r in zip(got[name], vals, strict=True)
-    )
-    print(f"stream percentiles vs numpy.percentile: largest relative difference {worst:.2e}")
+    for case in ("stream", "duckdb", "polars"):
+        got = dict(zip(res[case][2]["labels"], res[case][2]["p"], strict=True))  # type: ignore[call-overload]
+        worst = max(
+            abs(g - r) / r
+            for name, vals in ref.items()
+            for g, r in zip(got[name], vals, strict=True)
+        )
+        print(f"{case} percentiles vs numpy.percentile: largest relative difference {worst:.2e}")
     dask_same = st[2]["p"] == dk[2]["p"]
     print(f"dask percentiles identical to stream: {dask_same}")
 
