@@ -49,6 +49,7 @@ from perfnb.io.tidy_metrics import read_metrics, read_tidy_metrics
 from perfnb.model.loadtest import LoadTest, concat_loadtests
 from perfnb.scan.loadtest import scan_loadtest
 from perfnb.scan.metrics import scan_metrics
+from perfnb.scan.plans import scan_auto_explain
 
 __all__ = [
     "CacheStats",
@@ -106,6 +107,7 @@ __all__ = [
     "read_speedscope",
     "read_tidy_metrics",
     "report",
+    "scan_auto_explain",
     "scan_loadtest",
     "scan_metrics",
 ]

@@ -317,7 +317,14 @@ def query_group(plan: Plan) -> str | None:
 
 
 def plan_ref(plan: Plan) -> str:
-    """``file#index`` (or ``run#index``) naming one plan of a file, folder or log."""
+    """``file#index`` (or ``run#index``) naming one plan of a file, folder or log.
+
+    A plan kept from a log read with ``engine="stream"``/``"dask"`` is named by when it was logged
+    (``postgresql.log at 2026-12-03 09:37:20.952 UTC``): its position in the log is not kept.
+    """
+    ref = plan.meta.get("ref")
+    if isinstance(ref, str) and ref:
+        return ref
     name = Path(plan.path).name if plan.path else (plan.run or "plan")
     return f"{name}#{plan.index}"
 
@@ -344,7 +351,13 @@ def query_groups(plans: Sequence[Plan]) -> pd.DataFrame:
     >>> g = query_groups(plans)
     >>> int(g["plans"].sum()) == len(plans), int(g["plans"].max())
     (True, 6)
+
+    A set read with ``engine="stream"``/``"dask"`` holds only each group's worst plan; its group table
+    of the whole log (``meta["groups"]``, with ``first_seen``/``last_seen``) is returned instead.
     """
+    groups = getattr(plans, "meta", {}).get("groups")
+    if isinstance(groups, pd.DataFrame):
+        return groups.copy()
     rows: dict[str, dict[str, Any]] = {}
     for k, plan in enumerate(plans):
         key = query_group(plan) or f"plan {plan_ref(plan)}"

@@ -26,7 +26,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -41,6 +41,7 @@ from perfnb.io._common import (
     read_text,
     register_format,
     run_label,
+    scanner,
 )
 from perfnb.io.explain import _assemble, _statements
 from perfnb.io.explain_flatten import flatten_statements
@@ -172,6 +173,8 @@ def read_auto_explain(
     run: str | None = None,
     encoding: str | None = None,
     on_bad_lines: OnBadLines = "error",
+    engine: str = "pandas",
+    client: Any = None,
 ) -> PlanSet:
     """Read the auto_explain plans of a PostgreSQL server log.
 
@@ -185,11 +188,19 @@ def read_auto_explain(
         Text encoding (default UTF-8).
     on_bad_lines
         What to do with a plan whose JSON is cut or invalid: ``"error"`` (raise), ``"warn"``, ``"skip"``.
+    engine
+        ``"pandas"`` (default): every plan, in memory. ``"stream"`` / ``"dask"``: a log larger than
+        memory (stderr or jsonlog, UTF-8) is read in byte ranges on entry boundaries and grouped by
+        query on the fly; the result holds the worst plan of each query group, and ``meta["groups"]``
+        the group table of the whole log (:func:`perfnb.scan.plans.read_auto_explain_scanned`).
+    client
+        For ``engine="dask"``: a ``Client`` or a scheduler address (default: the current client).
 
     Returns
     -------
     PlanSet
-        In log order; each with ``query``, ``timestamp``, ``duration_s`` and ``execution_time_s``.
+        In log order; each with ``query``, ``timestamp``, ``duration_s`` and ``execution_time_s``
+        (``engine="stream"``/``"dask"``: the worst plan of each query group, most total time first).
 
     Raises
     ------
@@ -204,6 +215,13 @@ def read_auto_explain(
     >>> plans[0].query
     "SELECT id, amount FROM orders WHERE customer_email = 'user42@example.com'"
     """
+    if engine != "pandas":
+        read = scanner("auto_explain", engine)
+        return cast(
+            "PlanSet",
+            read(path, engine=engine, client=client, run=run, encoding=encoding,
+                 on_bad_lines=on_bad_lines),
+        )  # fmt: skip
     p = ensure_path(path)
     text = read_text(p, encoding=encoding)
     bad = BadLines(on_bad_lines, path=p)

@@ -31,9 +31,11 @@ import pandas as pd
 from perfnb.errors import EmptyInputError, FormatError, InputError
 from perfnb.io._common import (
     JSON_ERRORS,
+    check_engine,
     ensure_path,
     expand_paths,
     guard_reader,
+    head_bytes,
     json_problem,
     read_text,
     register_format,
@@ -368,6 +370,8 @@ def read_plans(
     *,
     run: str | None = None,
     encoding: str | None = None,
+    engine: str = "pandas",
+    client: Any = None,
 ) -> PlanSet:
     """Read every statement's plan from an EXPLAIN JSON file, a psql paste, an auto_explain log or a folder.
 
@@ -381,6 +385,10 @@ def read_plans(
         Run label; default the file stem.
     encoding
         Text encoding (default UTF-8 with BOM detection).
+    engine, client
+        For server logs larger than memory: ``engine="stream"``/``"dask"`` keeps the worst plan of each
+        query group (see :func:`perfnb.read_auto_explain`); EXPLAIN files are read whole whatever the
+        engine.
 
     Returns
     -------
@@ -405,19 +413,31 @@ def read_plans(
     if not isinstance(path, str | os.PathLike) or Path(path).is_dir() or _is_pattern(path):
         plans: list[Plan] = []
         for f in expand_paths(path, kind="plan"):
-            plans.extend(read_plans(f, run=run, encoding=encoding))
+            plans.extend(read_plans(f, run=run, encoding=encoding, engine=engine, client=client))
         files = sorted({str(p_.path) for p_ in plans if p_.path})
         source = ",".join(sorted({p_.source for p_ in plans}))
         return PlanSet(plans, source=source, run=run or "", meta={"files": files})
     p = ensure_path(path)
+    check_engine(engine)
+    if engine != "pandas":  # tell a log from its head, without reading all of it
+        start = head_bytes(p).decode("utf-8", "replace")
+        if _is_log(start):
+            from perfnb.io.auto_explain import read_auto_explain
+
+            return read_auto_explain(p, run=run, encoding=encoding, engine=engine, client=client)
     text = read_text(p, encoding=encoding)
-    start = text[:4000]
-    if "plan:" in start and ("duration:" in start or "auto_explain" in start):
+    if _is_log(text[:4000]):
         from perfnb.io.auto_explain import read_auto_explain
 
-        return PlanSet(read_auto_explain(p, run=run, encoding=encoding), source="auto_explain")
+        logged = read_auto_explain(p, run=run, encoding=encoding)
+        return PlanSet(logged, source="auto_explain", meta=logged.meta)
     plans = plans_from_json(parse_explain_text(text, path=p), path=p, run=run)
     return PlanSet(plans, source="explain", meta={"path": str(p)})
+
+
+def _is_log(start: str) -> bool:
+    """Whether the first characters of a file are an auto_explain server log's."""
+    return "plan:" in start and ("duration:" in start or "auto_explain" in start)
 
 
 def _is_pattern(path: str | os.PathLike[str]) -> bool:

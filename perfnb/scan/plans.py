@@ -11,6 +11,11 @@ continuation lines, a jsonlog entry is one line. Each range is parsed on its own
 each plan, the query text normalized to its group), and the per-range groups merge exactly (sums,
 maxima; the worst plan's JSON travels with its group). csvlog puts newlines inside quoted fields, so it
 cannot be cut at line boundaries: use :func:`perfnb.read_auto_explain` for it.
+
+``perfnb.read_auto_explain(path, engine="stream" | "dask")`` and ``perfnb.read_plans`` with the same
+engines dispatch here (:func:`read_auto_explain_scanned`): they return a :class:`PlanSet` of the worst plan
+of each query group, whose ``meta["groups"]`` is the group table of the whole log —
+:func:`perfnb.analysis.plans.query_groups` returns it for such a set.
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ import pandas as pd
 from perfnb.analysis.plans import normalize_query
 from perfnb.engine import DEFAULT_CHUNK_BYTES, Partition, byte_ranges, check_engine, map_partitions
 from perfnb.errors import EmptyInputError, FormatError, InputError
-from perfnb.io._common import BadLines, OnBadLines, ensure_path, head_bytes, run_label
+from perfnb.io._common import SCANNERS, BadLines, OnBadLines, ensure_path, head_bytes, run_label
+from perfnb.io._files import is_plain
 from perfnb.io.auto_explain import (
     _PLAN_MSG,
     _entries_json,
@@ -38,8 +44,9 @@ from perfnb.io.auto_explain import (
     _timestamp,
 )
 from perfnb.io.explain import Plan, plans_from_json
+from perfnb.model.plan import PlanSet
 
-__all__ = ["PlanGroups", "scan_auto_explain"]
+__all__ = ["PlanGroups", "read_auto_explain_scanned", "scan_auto_explain"]
 
 _QUERY_TEXT = re.compile(r"^\s*Query Text:\s*(.*?)(?:\n\S|\Z)", re.S)
 
@@ -51,9 +58,9 @@ class PlanGroups:
     Attributes
     ----------
     groups
-        Group id → ``{"query", "plans", "total_s", "max_s", "first", "last", "worst"}`` where
-        ``worst`` is the logged JSON text of the slowest plan and ``first``/``last`` the log
-        timestamps seen.
+        Group id → ``{"query", "plans", "total_s", "max_s", "first", "last", "worst", "worst_at"}``
+        where ``worst`` is the logged JSON text of the slowest plan, ``worst_at`` its log timestamp and
+        ``first``/``last`` the log timestamps seen.
     plans
         Plans read.
     bad
@@ -72,14 +79,15 @@ class PlanGroups:
         self.plans += 1
         g = self.groups.get(key)
         if g is None:
-            self.groups[key] = {"query": query, "plans": 1, "total_s": duration_s,
-                                "max_s": duration_s, "first": ts, "last": ts, "worst": body}  # fmt: skip
+            self.groups[key] = {"query": query, "plans": 1, "total_s": duration_s, "max_s": duration_s,
+                                "first": ts, "last": ts, "worst": body, "worst_at": ts}  # fmt: skip
             return
         g["plans"] += 1
         g["total_s"] += duration_s
         if duration_s > g["max_s"]:
             g["max_s"] = duration_s
             g["worst"] = body
+            g["worst_at"] = ts
         g["first"] = min(g["first"], ts) if ts else g["first"]
         g["last"] = max(g["last"], ts)
 
@@ -96,7 +104,11 @@ class PlanGroups:
             mine["plans"] += g["plans"]
             mine["total_s"] += g["total_s"]
             if g["max_s"] > mine["max_s"]:
-                mine["max_s"], mine["worst"] = g["max_s"], g["worst"]
+                mine["max_s"], mine["worst"], mine["worst_at"] = (
+                    g["max_s"],
+                    g["worst"],
+                    g["worst_at"],
+                )
             mine["first"] = min(mine["first"], g["first"])
             mine["last"] = max(mine["last"], g["last"])
         return out
@@ -140,14 +152,21 @@ class PlanGroups:
             plan = plans_from_json(doc, path=self.path, run=self.run, source="auto_explain")[0]
             plan.index = k
             plan.duration_s = plan.execution_time_s = g["max_s"]
+            plan.timestamp = _timestamp(g["worst_at"])
+            # its position in the log is not known (partitions are read apart): name it by its log time
+            name = Path(self.path).name if self.path else (self.run or "log")
+            plan.meta["ref"] = f"{name} at {g['worst_at']}" if g["worst_at"] else f"{name} {key}"
             out.append(plan)
         return out
 
 
-def _fingerprint(query: str | None) -> tuple[str, str | None]:
-    if not query:
+def _fingerprint(query: str | None, qid: Any = None) -> tuple[str, str | None]:
+    """The group id of :func:`perfnb.analysis.plans.query_group` and the normalized query text."""
+    norm = normalize_query(query) if query else None
+    if isinstance(qid, int) and not isinstance(qid, bool) and qid:
+        return f"queryid {qid}", norm
+    if not query or norm is None:
         return "(no query text)", None
-    norm = normalize_query(query)
     # the same id as perfnb.analysis.plans.query_group for a plan with this query text
     return "q" + hashlib.blake2b(norm.encode(), digest_size=4).hexdigest(), norm
 
@@ -168,9 +187,11 @@ def _scan_part(part: Partition, kind: str, mode: str) -> PlanGroups:
         if not m:
             continue
         body = message[m.end() :].strip()
+        qid = None
         if body.startswith("{"):
             try:
-                query = json.loads(body).get("Query Text")
+                doc = json.loads(body)
+                query, qid = doc.get("Query Text"), doc.get("Query Identifier")
             except (json.JSONDecodeError, AttributeError) as err:
                 reason = f"auto_explain plan is not valid JSON ({err}); was the log line cut?"
                 if mode == "error":
@@ -180,7 +201,7 @@ def _scan_part(part: Partition, kind: str, mode: str) -> PlanGroups:
         else:  # text format: the query is the "Query Text:" lines before the plan
             qm = _QUERY_TEXT.match(body)
             query = qm.group(1).strip() if qm else None
-        key, norm = _fingerprint(query if isinstance(query, str) else None)
+        key, norm = _fingerprint(query if isinstance(query, str) else None, qid)
         out.add(key, norm, float(m.group(1)) * 1e-3, ts.split(" [", 1)[0], body)
     return out
 
@@ -255,6 +276,10 @@ def scan_auto_explain(
     if on_bad_lines not in ("error", "warn", "skip"):
         raise InputError(f"on_bad_lines={on_bad_lines!r} is not supported",
                          expected="'error', 'warn' or 'skip'")  # fmt: skip
+    if not is_plain(p):
+        raise FormatError("a compressed or UTF-16 log cannot be cut into byte ranges", path=p,
+                          hint="decompress it (zcat) or convert it to UTF-8, or read it with "
+                               "engine='pandas'")  # fmt: skip
     head = head_bytes(p).lstrip()
     if re.match(rb"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \w+,", head):
         raise FormatError("csvlog cannot be cut at line boundaries", path=p,
@@ -279,3 +304,51 @@ def scan_auto_explain(
 
         warnings.warn(f"{p}: {len(result.bad)} unreadable plan(s) skipped", stacklevel=2)
     return result
+
+
+def read_auto_explain_scanned(
+    path: str | os.PathLike[str],
+    *,
+    engine: str = "stream",
+    client: Any = None,
+    run: str | None = None,
+    encoding: str | None = None,
+    on_bad_lines: OnBadLines = "error",
+    progress: bool | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> PlanSet:
+    """``read_auto_explain(path, engine="stream" | "dask")``: the worst plan of each query group.
+
+    A log larger than memory cannot give every plan; this keeps what a review needs: the slowest plan of
+    each query group (most total time first) and, in ``meta["groups"]``, the group table of the whole log
+    (the columns of :func:`perfnb.analysis.plans.query_groups`, which returns it for this set, plus
+    ``first_seen``/``last_seen``). ``meta["plans_read"]`` counts the plans in the log, ``meta["skipped"]``
+    those that could not be read (``on_bad_lines="warn"``/``"skip"``). A plan's ``timestamp`` is when
+    it was logged, and findings name it by that time (its position in the log is not kept).
+
+    Examples
+    --------
+    >>> plans = read_auto_explain_scanned("data/samples/plans/auto_explain/workload.log", chunk_bytes=20_000)
+    >>> len(plans), plans.meta["plans_read"], int(plans.meta["groups"]["plans"].sum())
+    (10, 33, 33)
+    """
+    if encoding not in (None, "utf-8", "utf8", "UTF-8"):
+        raise InputError(
+            f"encoding={encoding!r} is not supported with engine={engine!r}",
+            key="encoding",
+            expected="UTF-8 (or engine='pandas')",
+        )
+    g = scan_auto_explain(path, engine=engine, client=client, progress=progress, run=run,
+                          on_bad_lines=on_bad_lines, chunk_bytes=chunk_bytes)  # fmt: skip
+    worst = g.worst_plans()
+    groups = g.frame
+    groups["worst_plan"] = range(len(groups))
+    groups["worst_plan_ref"] = [p.meta["ref"] for p in worst]
+    groups = groups[["query_group", "query", "plans", "total_time_s", "mean_time_s", "max_time_s",
+                     "worst_plan", "worst_plan_ref", "time_ratio", "first_seen", "last_seen"]]  # fmt: skip
+    meta = {"path": g.path, "engine": engine, "plans_read": g.plans, "skipped": len(g.bad),
+            "groups": groups}  # fmt: skip
+    return PlanSet(worst, source="auto_explain", run=g.run, meta=meta)
+
+
+SCANNERS["auto_explain"] = read_auto_explain_scanned  # read_auto_explain(engine=…) dispatches here

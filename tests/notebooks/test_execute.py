@@ -133,6 +133,19 @@ def test_metrics_trends_with_the_streaming_engine(tmp_path) -> None:
     assert "findings" in read_records(result.notebook)
 
 
+def test_plan_review_on_a_log_with_the_streaming_engine(tmp_path) -> None:
+    """Issue 20.2: plan_review reads a server log in bounded memory with ``log_engine="stream"``."""
+    nb = next(n for n in NOTEBOOKS if n.stem == "plan_review")
+    log = project_root() / "data" / "samples" / "plans" / "auto_explain" / "workload.log"
+    params = {"plan_path": str(log), "log_engine": "stream"}
+    result = run_notebook(nb, params, output_dir=tmp_path / "out")
+    assert result.exit_code in (ExitCode.OK, ExitCode.FINDINGS), result.message
+    html = result.html.read_text(encoding="utf-8")
+    assert "33 plan(s) in the log, read in bounded memory: kept the worst of each of 10" in html
+    assert "workload.log at 2026-12-03 " in html  # kept plans are named by their log time
+    assert problems(html) == []
+
+
 def test_report_over_real_outputs(tmp_path) -> None:
     """Issue 16: `perfnb report` over real Locust + auto_explain + cProfile + Prometheus outputs."""
     from perfnb.report.suite import run_report
