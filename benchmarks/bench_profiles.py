@@ -3,7 +3,8 @@
 1. ``perfnb.read_profile`` on a cProfile dump with >= 5,000 functions vs ``pstats.Stats(path)`` alone
    (target: ratio <= 2).
 2. ``perfnb.read_folded`` on a 1,000,000-line folded file vs reading and splitting its lines in plain Python
-   (target: ratio <= 2).
+   (target: ratio <= 2); and against polars (target: parity, issue 20.4) and two ``Counter``s doing the
+   same per-function aggregation, with the peak RSS of each in a fresh process.
 
 Run: ``.venv/bin/python benchmarks/bench_profiles.py``.
 """
@@ -13,11 +14,15 @@ from __future__ import annotations
 import cProfile
 import pstats
 import random
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import perfnb
+
+HERE = Path(__file__).resolve().parent
 
 
 def _best(fn, repeat: int = 5) -> float:
@@ -46,8 +51,6 @@ def make_pstats(folder: Path, n_functions: int = 6000) -> Path:
     ns: dict[str, object] = {}
     exec(compile(code, str(path), "exec"), ns)  # noqa: S102 - generated benchmark code
     prof = cProfile.Profile()
-    import sys
-
     sys.setrecursionlimit(100000)
     prof.enable()
     ns["run"]()  # type: ignore[operator]
@@ -154,6 +157,27 @@ def main() -> None:
             print(f"  polars per function {pol:8.2f} s  (ratio {ours / pol:.2f}x, target <= 1)")
         except ImportError:
             print("  polars not installed (dev extra)")
+        rss = {k: peak_rss_mb(k, folded) for k in ("perfnb", "polars", "counter")}
+        print(
+            "  peak RSS, fresh process: perfnb {perfnb:.0f} MB, polars {polars:.0f} MB, "
+            "Counter {counter:.0f} MB".format(**rss)
+        )
+
+
+def peak_rss_mb(kind: str, path: Path) -> float:
+    """Peak RSS (MB) of a fresh interpreter reading *path* one way (imports included)."""
+    call = {
+        "perfnb": "import perfnb; perfnb.read_folded(P)",
+        "polars": "import bench_profiles as b; b.polars_per_function(P)",
+        "counter": "import bench_profiles as b; b.counter_per_function(P)",
+    }[kind]
+    code = (
+        f"import resource, sys; from pathlib import Path; sys.path.insert(0, {str(HERE)!r}); "
+        f"P = Path({str(path)!r}); {call}; "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.split()[-1])
 
 
 if __name__ == "__main__":
