@@ -61,7 +61,7 @@ CASES = {  # (imports, timed statement): imports are not timed; OUT["p"] maps la
         "q = df.groupby('label')['elapsed'].quantile([.5, .9, .95, .99]); assert len(q)",
     ),
     "duckdb": (
-        "import duckdb; con = duckdb.connect()",
+        "import duckdb; con = duckdb.connect(); con.execute('set enable_progress_bar = false')",
         "r = con.execute(\"select coalesce(label, 'Total'), count(*), count(*) filter (not success), "
         "avg(elapsed), min(elapsed), max(elapsed), quantile_cont(elapsed, [0.5, 0.9, 0.95, 0.99]), "
         "(max(timeStamp + elapsed) - min(timeStamp)) / 1000.0, sum(bytes), sum(sentBytes) "
@@ -122,12 +122,12 @@ def run(case: str) -> tuple[float, int, dict[str, list[float]]]:
     code = (
         f"import time, resource, json; OUT = {{}}; PATH = {str(BIG)!r}; {setup}; "
         f"t0 = time.perf_counter(); {stmt}; dt = time.perf_counter() - t0; "
-        "print(json.dumps([dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, OUT]))"
+        "print('RESULT', json.dumps([dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, OUT]))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
-    secs, rss, extra = json.loads(out.stdout.strip().splitlines()[-1])
+    secs, rss, extra = json.loads(out.stdout.rsplit("RESULT ", 1)[1])
     return float(secs), int(rss), extra.get("p", {})
 
 

@@ -77,6 +77,7 @@ def _duckdb(path: Path) -> object:
     import duckdb
 
     con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")
     sql = 'select m.metric, unnest(m."values") as v from (select unnest(data.result) as m '
     q = sql + f"from read_json('{path}', maximum_object_size=1000000000))"
     return con.sql(q).to_arrow_table()

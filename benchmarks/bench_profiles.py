@@ -171,10 +171,10 @@ def peak_rss_mb(kind: str, path: Path) -> float:
         "polars": "import bench_profiles as b; b.polars_per_function(P)",
         "counter": "import bench_profiles as b; b.counter_per_function(P)",
     }[kind]
-    code = (
-        f"import resource, sys; from pathlib import Path; sys.path.insert(0, {str(HERE)!r}); "
+    code = (  # VmHWM, not ru_maxrss, which a child inherits from this large parent across exec
+        f"import sys; from pathlib import Path; sys.path.insert(0, {str(HERE)!r}); "
         f"P = Path({str(path)!r}); {call}; "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+        "print(next(int(x.split()[1]) / 1024 for x in open('/proc/self/status') if x.startswith('VmHWM:')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.split()[-1])

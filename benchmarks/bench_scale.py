@@ -77,7 +77,7 @@ CASES = {  # (setup, timed statement): setup is not timed
         "s = perfnb.read_loadtest(PATH).summary(); assert int(s.requests.iloc[-1]) > 0",
     ),
     "duckdb": (  # the same summary in SQL (what a user would write instead of perfnb)
-        "import duckdb; con = duckdb.connect()",
+        "import duckdb; con = duckdb.connect(); con.execute('set enable_progress_bar = false')",
         "r = con.execute(\"select coalesce(label, 'Total'), count(*), count(*) filter (not success), "
         "avg(elapsed), min(elapsed), max(elapsed), quantile_cont(elapsed, [0.5, 0.9, 0.95, 0.99]), "
         "(max(timeStamp + elapsed) - min(timeStamp)) / 1000.0, sum(bytes), sum(sentBytes) "
@@ -137,12 +137,12 @@ def run(case: str, path: Path) -> tuple[float, int, dict[str, object]]:
         "dt = time.perf_counter() - t0; "
         "rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
         "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) * 1024; "
-        "print(json.dumps([dt, rss, OUT]))"
+        "print('RESULT', json.dumps([dt, rss, OUT]))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
-    dt, rss, extra = json.loads(out.stdout.strip().splitlines()[-1])
+    dt, rss, extra = json.loads(out.stdout.rsplit("RESULT ", 1)[1])
     return float(dt), int(rss), extra
 
 
