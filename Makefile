@@ -61,7 +61,7 @@ BENCH_OUT ?= benchmarks/results.txt
 bench: SHELL := /bin/bash
 bench: .SHELLFLAGS := -o pipefail -c
 bench: $(VENV)/.installed-dev
-	@{ echo "# make bench, $$(date -u '+%Y-%m-%d %H:%M UTC'), commit $$(git rev-parse --short HEAD 2>/dev/null || echo '?')$$(git diff --quiet HEAD 2>/dev/null || echo ' (modified)'), $$(nproc) cores, $$(free -g | awk '/^Mem/ {print $$2}') GiB, Python $$($(PY) -c 'import platform; print(platform.python_version())'), load $$(cut -d' ' -f1-3 /proc/loadavg)"; \
+	@{ echo "# make bench, $$(date -u '+%Y-%m-%d %H:%M UTC'), commit $$(git rev-parse --short HEAD 2>/dev/null || echo '?')$$(git diff --quiet HEAD -- . ':!$(BENCH_OUT)' 2>/dev/null || echo ' (modified)'), $$(nproc) cores, $$(free -g | awk '/^Mem/ {print $$2}') GiB, Python $$($(PY) -c 'import platform; print(platform.python_version())'), load $$(cut -d' ' -f1-3 /proc/loadavg)"; \
 	  for b in benchmarks/bench_*.py; do echo "== $$b"; s=$$SECONDS; $(PY) $$b || exit 1; echo "   ($$((SECONDS - s)) s)"; done; } 2>&1 | tee $(BENCH_OUT)
 
 samples: $(VENV)/.installed-dev
