@@ -50,7 +50,7 @@ def _output_dir(help_text: str, default: str = "reports") -> Callable[[F], F]:
 
 
 def _engine(func: F) -> F:
-    """The ``--engine`` and ``--scheduler`` options of the commands that read load tests."""
+    """The ``--engine`` and ``--scheduler`` options of the commands that read load tests and logs."""
     func = click.option(
         "--scheduler",
         default=None,
@@ -62,7 +62,8 @@ def _engine(func: F) -> F:
         default="pandas",
         show_default=True,
         type=click.Choice(["pandas", "stream", "dask"]),
-        help="Load tests: in memory (exact), streamed in bounded memory, or on a Dask cluster.",
+        help="Load tests and auto_explain logs: in memory (exact, every plan), streamed in bounded "
+        "memory, or on a Dask cluster (a log then keeps the worst plan of each query group).",
     )(func)
 
 
@@ -71,9 +72,11 @@ def _read(path: str, engine: str, scheduler: str | None, *, intervals: bool | No
 
     ``--engine stream``/``dask`` reads a load test in bounded memory or on Dask (a progress bar on
     stderr for large streamed inputs); *intervals=True* builds the per-interval histograms in the
-    same pass (the rules need them).
+    same pass (the rules need them). An auto_explain server log is grouped by query in bounded memory
+    (:func:`perfnb.read_plans` with the engine: the worst plan of each group).
     """
     import perfnb
+    from perfnb.io._common import sniff
 
     if engine == "pandas":
         return perfnb.read(path)
@@ -82,6 +85,8 @@ def _read(path: str, engine: str, scheduler: str | None, *, intervals: bool | No
         from perfnb.engine import local_client
 
         client = local_client()
+    if Path(path).is_file() and sniff(path).name == "auto_explain":
+        return perfnb.read_plans(path, engine=engine, client=client)
     return perfnb.scan_loadtest(path, engine=engine, client=client, intervals=intervals)
 
 
@@ -238,9 +243,16 @@ def read_cmd(path: str, engine: str, scheduler: str | None) -> None:
 
     PATH is read as perfnb.read does: a folder or glob of plans, profiles, load-test files or metrics
     exports becomes one object per kind. With --engine stream or dask, PATH is a load test (a file, a
-    folder of worker files or a glob) and its summary is printed.
+    folder of worker files or a glob) and its summary is printed, or an auto_explain server log and its
+    query groups are printed.
     """
     obj = _read(path, engine, scheduler)
+    groups = getattr(obj, "meta", {}).get("groups")
+    if engine != "pandas" and groups is not None:  # an auto_explain log read in bounded memory
+        click.echo(f"{obj!r}: the worst of each query group, of {obj.meta['plans_read']:,} plans")
+        cols = ["query_group", "plans", "total_time_s", "max_time_s", "worst_plan_ref", "query"]
+        click.echo(groups[cols].to_string(index=False, max_colwidth=60))
+        return
     if engine != "pandas":
         click.echo(repr(obj))
         click.echo(obj.summary().drop(columns=["source", "run"]).to_string(index=False))

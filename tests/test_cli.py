@@ -177,6 +177,19 @@ def test_read_and_check_with_the_streaming_engine() -> None:
     assert result.exit_code == 1 and "LT002" in result.output  # 10 of 88 cart requests failed
 
 
+def test_read_and_check_a_server_log_with_the_streaming_engine() -> None:
+    """Issue 20.2 from the shell: an auto_explain log grouped by query in bounded memory."""
+    log = Path(__file__).resolve().parents[1] / "data" / "samples" / "plans" / "auto_explain"
+    result = _run("read", str(log / "workload.log"), "--engine", "stream")
+    assert result.exit_code == 0, result.output
+    assert "the worst of each query group, of 33 plans" in result.output
+    assert "workload.log at 2026-12-03 09:37:20.952 UTC" in result.output
+    result = _run("check", str(log / "workload.log"), "--engine", "stream")
+    assert result.exit_code == 1 and "PG001" in result.output, result.output
+    result = _run("read", str(log / "postgresql.csv"), "--engine", "stream")
+    assert result.exit_code == ExitCode.INPUT and "csvlog cannot be cut" in result.output
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
