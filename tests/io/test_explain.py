@@ -297,7 +297,7 @@ def test_plans_frame_lists_a_folder_without_building_node_frames():
     """Listing plans read file by file reads their flattened columns, not one node frame per plan (issue 20)."""
     from perfnb.io.explain import plans_frame
 
-    plans = perfnb.read_plans("data/samples/plans")
+    plans = perfnb.read_plans(SAMPLES / "plans")
     frame = plans_frame(plans)
     assert all(p._nodes is None for p in plans)
     assert frame["nodes"].tolist() == [len(p.nodes) for p in plans]
