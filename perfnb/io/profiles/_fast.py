@@ -78,6 +78,11 @@ def from_stack_strings(
     enc = pc.dictionary_encode(flat)
     codes = np.asarray(enc.indices, dtype=np.int64)
     texts: list[str] = enc.dictionary.to_pylist()
+    del (
+        split,
+        flat,
+        enc,
+    )  # every frame of every stack as Arrow strings: free them before the numpy work
     keep = np.ones(len(codes), dtype=bool)
     if "" in texts:  # perf writes 'a;b; N' for an empty leaf
         keep = codes != texts.index("")
