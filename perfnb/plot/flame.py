@@ -38,6 +38,10 @@ __all__ = [
     "write_flame",
 ]
 
+#: the columns of the call-tree tables behind the flame graphs (top-down, bottom-up and differential)
+TREE_COLUMNS = ["node_id", "parent_id", "depth", "function", "file", "line", "calls", "category",
+                "total_time_s", "self_time_s"]  # fmt: skip
+
 CATEGORY_COLORS = {
     "own": "#f28e2b",
     "library": "#9c8ede",
@@ -140,18 +144,7 @@ def flame_nodes(
         )
     out = pd.DataFrame(
         recs,
-        columns=[
-            "node_id",
-            "parent_id",
-            "depth",
-            "function",
-            "file",
-            "line",
-            "calls",
-            "category",
-            "total_time_s",
-            "self_time_s",
-        ],
+        columns=TREE_COLUMNS,
     )
     out.attrs["perfnb"] = {
         "direction": direction,
@@ -343,18 +336,7 @@ def plot_flame_diff(
         recs.append((nid, pid, len(path), fn, file, line, np.nan, "", node.total, node.own))
     t = pd.DataFrame(
         recs,
-        columns=[
-            "node_id",
-            "parent_id",
-            "depth",
-            "function",
-            "file",
-            "line",
-            "calls",
-            "category",
-            "total_time_s",
-            "self_time_s",
-        ],
+        columns=TREE_COLUMNS,
     )
     gone = max(
         tb.total * scale
